@@ -8,7 +8,9 @@ type Command = (ctx: CliContext, args: ParsedArgs) => Promise<CommandResult>;
 
 /** Subcommands, loaded lazily so `--help` and argument errors never load native modules. */
 const commands: Record<string, () => Promise<Command>> = {
-    "model": async () => (await import("./commands/model.js")).modelCommand
+    "model": async () => (await import("./commands/model.js")).modelCommand,
+    "ask": async () => (await import("./commands/ask.js")).askCommand,
+    "logs": async () => (await import("./commands/logs.js")).logsCommand
 };
 
 const usage = `Usage: hindsight <command> [options]

@@ -1,0 +1,50 @@
+import path from "node:path";
+import {DirectoryToolHost} from "../../engine/agent/ToolHost.js";
+import {askModes, type AskMode} from "../../engine/HindsightEngine.js";
+import {HindsightError} from "../../engine/errors.js";
+import {optFlag, optInt, optString, type ParsedArgs} from "../args.js";
+import type {CliContext, CommandResult} from "../CliContext.js";
+import {withEngine} from "../openEngine.js";
+
+/** `hindsight ask "REQUEST" [--workspace DIR] [--mode kv] [--k 3] [--max-rounds N] [--no-log]` */
+export async function askCommand(ctx: CliContext, args: ParsedArgs): Promise<CommandResult> {
+    const request = args.positionals.join(" ").trim();
+    if (request === "")
+        throw new HindsightError("INVALID_ARGUMENT", "The request is empty. Usage: hindsight ask \"what to do\" [--workspace DIR].");
+    const mode = (optString(args, "mode") ?? "kv") as AskMode;
+    if (!askModes.includes(mode))
+        throw new HindsightError("INVALID_ARGUMENT", `--mode must be one of ${askModes.join(", ")}.`);
+    const k = optInt(args, "k", 3, {min: 0, max: 20});
+    const maxRounds = optInt(args, "max-rounds", 4, {min: 1, max: 20});
+    const maxTokens = optInt(args, "max-tokens", 384, {min: 1, max: 8192});
+    const workspace = path.resolve(optString(args, "workspace") ?? process.cwd());
+
+    return withEngine(ctx, args, async (engine) => {
+        const result = await engine.ask(request, {
+            workspace,
+            mode,
+            k,
+            maxRounds,
+            maxTokensPerRound: maxTokens,
+            log: !optFlag(args, "no-log"),
+            tools: new DirectoryToolHost(workspace),
+            signal: ctx.signal,
+            onText: (text) => ctx.stream(text),
+            onEvent: (event) => {
+                if (event.type === "retrieved")
+                    ctx.info(`\n[reusing ${event.logIds.length} past session(s): ${event.logIds.join(", ")}]`);
+            }
+        });
+        const json = {
+            answer: result.answer,
+            rounds: result.rounds,
+            usedLogs: result.usedLogs,
+            logId: result.logId,
+            timings: result.timings
+        };
+        const text = `\n\n${result.usedLogs.length > 0 ? `Reused: ${result.usedLogs.join(", ")}\n` : ""}` +
+            `${result.logId != null ? `Logged as ${result.logId}\n` : ""}` +
+            `(${result.rounds} round(s), first token ${Math.round(result.timings.ttftMs ?? 0)} ms, ${Math.round(result.timings.totalMs)} ms total)`;
+        return {json, text};
+    });
+}

@@ -1,0 +1,56 @@
+import path from "node:path";
+import {HindsightEngine} from "../engine/HindsightEngine.js";
+import {ModelError} from "../engine/errors.js";
+import {isKvCacheType, type KvCacheType} from "../engine/kv/ggml.js";
+import {ModelRuntime, type GpuChoice} from "../engine/runtime/ModelRuntime.js";
+import {LogStore} from "../engine/store/index.js";
+import {optString, type ParsedArgs} from "./args.js";
+import type {CliContext} from "./CliContext.js";
+import {HindsightError} from "../engine/errors.js";
+
+const gpuChoices: readonly GpuChoice[] = ["auto", "cuda", "vulkan", "metal", "cpu"];
+
+/** Loads the model named by --model / HINDSIGHT_MODEL with the CLI's --gpu and --kv-type options. */
+export async function openRuntime(ctx: CliContext, args: ParsedArgs): Promise<ModelRuntime> {
+    if (ctx.modelPath == null)
+        throw new ModelError("MODEL_NOT_FOUND",
+            "No model given. Pass --model PATH to a GGUF file (or set HINDSIGHT_MODEL), or fetch one with `hindsight model pull`.");
+    const gpu = (optString(args, "gpu") ?? process.env.HINDSIGHT_GPU ?? "auto") as GpuChoice;
+    if (!gpuChoices.includes(gpu))
+        throw new HindsightError("INVALID_ARGUMENT", `--gpu must be one of ${gpuChoices.join(", ")}.`);
+    const kvType = optString(args, "kv-type") ?? "f16";
+    if (!isKvCacheType(kvType))
+        throw new HindsightError("INVALID_ARGUMENT", "--kv-type must be f16, f32, q8_0 or q4_0.");
+    const contextSize = optString(args, "context-size");
+    ctx.info(`Loading ${path.basename(ctx.modelPath)}...`);
+    return ModelRuntime.load({
+        modelPath: path.resolve(ctx.modelPath),
+        gpu,
+        kvType: kvType as KvCacheType,
+        contextSize: contextSize == null ? undefined : Number(contextSize)
+    });
+}
+
+export async function openStore(ctx: CliContext): Promise<LogStore> {
+    return LogStore.open(ctx.storeDir);
+}
+
+/** Runs `job` with a loaded model, the store and the engine, and disposes all of them after. */
+export async function withEngine<T>(ctx: CliContext, args: ParsedArgs, job: (engine: HindsightEngine) => Promise<T>): Promise<T> {
+    const store = await openStore(ctx);
+    try {
+        const runtime = await openRuntime(ctx, args);
+        try {
+            const engine = await HindsightEngine.create(runtime, store);
+            try {
+                return await job(engine);
+            } finally {
+                await engine.dispose();
+            }
+        } finally {
+            await runtime.dispose();
+        }
+    } finally {
+        store.close();
+    }
+}

@@ -1,0 +1,305 @@
+import type {LlamaContext, Token} from "node-llama-cpp";
+import {actionComplete, extractAnswer, parseAction, runTool, systemPrompt} from "./agent/react.js";
+import type {ToolHost} from "./agent/ToolHost.js";
+import {HindsightError, throwIfAborted} from "./errors.js";
+import {Generator, type ChatTurn} from "./generation/Generator.js";
+import {encodeLogKv, loadStackedLogs, type StoredKv} from "./kv/KvLogCodec.js";
+import {redactSecrets} from "./redact.js";
+import {Embedder, Retriever} from "./retrieval/Retriever.js";
+import type {ModelRuntime} from "./runtime/ModelRuntime.js";
+import type {LogRecord, LogStore} from "./store/index.js";
+
+/** How past sessions reach the model: not at all, as text (last response or whole trace), or as stacked KV (LAG). */
+export type AskMode = "none" | "text-last" | "text-all" | "kv";
+export const askModes: readonly AskMode[] = ["none", "text-last", "text-all", "kv"];
+
+export interface AskOptions {
+    /** Workspace the request belongs to; logs are searched and stored under it. */
+    workspace: string;
+    /** Defaults to `"kv"`. */
+    mode: AskMode;
+    /** Logs retrieved per query. Defaults to 3. */
+    k: number;
+    /** Rounds of think/act/observe. Defaults to 4. */
+    maxRounds: number;
+    /** Tokens the model may write per round. Defaults to 384. */
+    maxTokensPerRound: number;
+    /** Store this task as a new log when it ends. Defaults to `true`. */
+    log: boolean;
+    /** Tools over the workspace; null gives the model none. */
+    tools: ToolHost | null;
+    /** Editor context (file, selection) appended to the request. */
+    editorContext?: string;
+    signal?: AbortSignal;
+    onText?(text: string): void;
+    onEvent?(event: AskEvent): void;
+}
+
+export type AskEvent =
+    | {type: "retrieved", round: number, logIds: string[]}
+    | {type: "round", round: number}
+    | {type: "tool", round: number, tool: string, argument: string};
+
+export interface AskTimings {
+    retrieveMs: number;
+    kvLoadMs: number;
+    ttftMs: number | null;
+    totalMs: number;
+    tokensPerSec: number | null;
+}
+
+export interface AskResult {
+    answer: string;
+    rounds: number;
+    responses: string[];
+    /** Provenance: the past sessions this answer reused, in retrieval order. */
+    usedLogs: string[];
+    logId: string | null;
+    timings: AskTimings;
+    tokens: {prompt: number, generated: number};
+}
+
+const defaults = {mode: "kv" as AskMode, k: 3, maxRounds: 4, maxTokensPerRound: 384, log: true};
+
+/** The log text of a finished task: the model's responses only, each followed by a blank line (as the paper). */
+export function logTextOf(responses: readonly string[]): {text: string, last: string} {
+    const cleaned = responses.map((r) => r.trim());
+    return {text: cleaned.map((r) => r + "\n\n").join(""), last: cleaned[cleaned.length - 1] ?? ""};
+}
+
+/**
+ * The engine: owns one generation context over a loaded model, the log store and retrieval. Hosts (CLI, VS Code)
+ * call `ask`; everything else (prompting, retrieval per round, KV stacking, logging) happens here.
+ */
+export class HindsightEngine {
+    private readonly generator: Generator;
+    private embedder: Embedder | null = null;
+    private queue: Promise<unknown> = Promise.resolve();
+
+    private constructor(public readonly runtime: ModelRuntime, public readonly store: LogStore, private readonly context: LlamaContext) {
+        this.generator = new Generator(runtime, context.getSequence());
+    }
+
+    public static async create(runtime: ModelRuntime, store: LogStore): Promise<HindsightEngine> {
+        const context = await runtime.createContext({sequences: 1});
+        return new HindsightEngine(runtime, store, context);
+    }
+
+    /** One request at a time on the shared sequence. */
+    private exclusive<T>(job: () => Promise<T>): Promise<T> {
+        const next = this.queue.then(job, job);
+        this.queue = next.catch(() => undefined);
+        return next;
+    }
+
+    public get embeddingSpace(): string {
+        return `emb-${this.runtime.fingerprint.parts.modelSha256.slice(0, 16)}`;
+    }
+
+    public async getEmbedder(): Promise<Embedder> {
+        if (this.embedder == null) {
+            const context = await this.runtime.model.createEmbeddingContext({contextSize: 512, threads: this.runtime.options.threads});
+            this.embedder = new Embedder(context, this.embeddingSpace, 500);
+        }
+        return this.embedder;
+    }
+
+    public ask(request: string, options: Partial<AskOptions> & {workspace: string}): Promise<AskResult> {
+        if (request.trim() === "")
+            return Promise.reject(new HindsightError("INVALID_ARGUMENT", "The request is empty. Say what you want done."));
+        return this.exclusive(() => this.askNow(request, {...defaults, tools: null, ...options}));
+    }
+
+    private async askNow(request: string, o: AskOptions): Promise<AskResult> {
+        const t0 = performance.now();
+        const timings: AskTimings = {retrieveMs: 0, kvLoadMs: 0, ttftMs: null, totalMs: 0, tokensPerSec: null};
+        const sequence = this.generator.sequence;
+        const retriever = o.mode === "none" ? null : new Retriever(this.store, await this.getEmbedder());
+        const used: LogRecord[] = [];
+        let prefixCells = 0;
+        let loadedKey = "";
+
+        const retrieve = async (round: number, query: string) => {
+            if (retriever == null)
+                return;
+            const t = performance.now();
+            const hits = await retriever.retrieve(query, {k: o.k, workspace: o.workspace, exclude: new Set(used.map((l) => l.id))});
+            for (const hit of hits) {
+                const log = await this.store.getLog(hit.id);
+                if (log != null)
+                    used.push(log);
+            }
+            timings.retrieveMs += performance.now() - t;
+            if (hits.length > 0)
+                o.onEvent?.({type: "retrieved", round, logIds: hits.map((h) => h.id)});
+        };
+
+        /** Makes the sequence start with the KV of `logs` (kv mode), re-stacking only when the set changed. */
+        const stack = async (logs: readonly LogRecord[]) => {
+            const key = logs.map((l) => l.id).join(",");
+            if (key === loadedKey && (logs.length === 0 || prefixCells > 0))
+                return;
+            const t = performance.now();
+            const kvs: StoredKv[] = [];
+            for (const log of logs)
+                kvs.push(await this.kvFor(log));
+            if (kvs.length === 0) {
+                await sequence.clearHistory();
+                prefixCells = 0;
+            } else
+                prefixCells = (await loadStackedLogs(this.runtime, sequence, kvs)).nCells;
+            loadedKey = key;
+            timings.kvLoadMs += performance.now() - t;
+        };
+
+        const notes = (logs: readonly LogRecord[]) => o.mode === "text-last" || o.mode === "text-all"
+            ? logs.map((l, i) => `[${i + 1}] Past task: ${l.task}\n${o.mode === "text-last" ? l.lastResponse : l.logText.trim()}`).join("\n\n")
+            : "";
+
+        throwIfAborted(o.signal);
+        await retrieve(1, request);
+        if (o.mode !== "kv") {
+            await sequence.clearHistory();
+            loadedKey = "";
+        }
+
+        const userText = o.editorContext ? `${request}\n\n${o.editorContext}` : request;
+        const history: ChatTurn[] = [];
+        const responses: string[] = [];
+        let answer = "";
+        let generatedTokens = 0, generateMs = 0, promptTokens = 0;
+        let round = 0;
+
+        while (round < o.maxRounds) {
+            round++;
+            o.onEvent?.({type: "round", round});
+            throwIfAborted(o.signal);
+
+            // fit: drop the lowest-ranked logs while the prompt does not fit the context
+            let logs = [...used];
+            let prompt: Token[];
+            for (;;) {
+                const turns: ChatTurn[] = [
+                    {role: "system", text: systemPrompt({tools: o.tools != null, notes: notes(logs)})},
+                    {role: "user", text: userText},
+                    ...history
+                ];
+                prompt = this.generator.renderChat(turns);
+                const logCells = o.mode === "kv" ? logs.reduce((n, l) => n + l.nTokens, 0) : 0;
+                if (logCells + prompt.length + o.maxTokensPerRound <= sequence.contextSize || logs.length === 0)
+                    break;
+                logs = logs.slice(0, -1);
+            }
+            if (o.mode === "kv")
+                await stack(logs);
+            else
+                prefixCells = 0;
+
+            const isLast = round === o.maxRounds;
+            const result = await this.generator.generate(prefixCells, prompt, {
+                maxTokens: o.maxTokensPerRound,
+                signal: o.signal,
+                onText: o.onText,
+                stopWhen: isLast || o.tools == null ? undefined : actionComplete
+            });
+            if (round === 1 && result.firstTokenMs != null)
+                timings.ttftMs = performance.now() - t0 - (result.generateMs - result.firstTokenMs);
+            generatedTokens += result.tokens;
+            generateMs += result.generateMs - (result.firstTokenMs ?? 0);
+            promptTokens += result.evaluatedPromptTokens;
+            const response = result.text.trim();
+            responses.push(response);
+
+            const action = o.tools != null && !isLast ? parseAction(response) : null;
+            if (action == null) {
+                answer = extractAnswer(response);
+                break;
+            }
+            o.onEvent?.({type: "tool", round, tool: action.tool, argument: action.argument});
+            const observation = await runTool(o.tools!, action);
+            o.onText?.(`\n[${action.tool} ${action.argument}]\n`);
+            history.push({role: "assistant", text: response}, {role: "user", text: `OBSERVATION:\n${observation}`});
+            await retrieve(round + 1, response);
+        }
+
+        let logId: string | null = null;
+        if (o.log && responses.length > 0)
+            logId = (await this.storeLog({task: request, workspace: o.workspace, responses}, o.signal)).id;
+
+        timings.totalMs = performance.now() - t0;
+        timings.tokensPerSec = generateMs > 0 && generatedTokens > 1 ? (generatedTokens - 1) / (generateMs / 1000) : null;
+        return {answer, rounds: round, responses, usedLogs: used.map((l) => l.id), logId, timings, tokens: {prompt: promptTokens, generated: generatedTokens}};
+    }
+
+    /** Tokens of a log and where its last response starts; the earliest tokens are dropped if it cannot fit. */
+    private logTokens(logText: string, lastResponse: string): {tokens: Token[], keepFrom: number} {
+        const model = this.runtime.model;
+        const lastText = lastResponse + "\n\n";
+        const prefixText = logText.endsWith(lastText) ? logText.slice(0, logText.length - lastText.length) : "";
+        let prefix = prefixText === "" ? [] : model.tokenize(prefixText);
+        let last = model.tokenize(lastText);
+        const budget = this.generator.sequence.contextSize - 8;
+        if (last.length > budget / 2)
+            last = last.slice(last.length - Math.floor(budget / 2));
+        if (prefix.length + last.length > budget)
+            prefix = prefix.slice(prefix.length + last.length - budget);
+        return {tokens: [...prefix, ...last], keepFrom: prefix.length};
+    }
+
+    private async encode(logText: string, lastResponse: string, signal?: AbortSignal) {
+        const {tokens, keepFrom} = this.logTokens(logText, lastResponse);
+        return encodeLogKv(this.runtime, this.generator.sequence, tokens, keepFrom, signal);
+    }
+
+    /** The KV of a log for the loaded model, encoded now (and stored) if the log has none for it yet. */
+    private async kvFor(log: LogRecord): Promise<StoredKv> {
+        const fingerprint = this.runtime.fingerprint.id;
+        const stored = await this.store.getKv(log.id, fingerprint);
+        if (stored != null)
+            return {id: log.id, blob: stored.data, tokens: stored.tokens};
+        const encoded = await this.encode(log.logText, log.lastResponse);
+        await this.store.putKv({logId: log.id, fingerprint, nTokens: encoded.nCells, tokens: encoded.tokens, data: encoded.blob});
+        return {id: log.id, blob: encoded.blob, tokens: encoded.tokens};
+    }
+
+    /** Stores a finished task as a log: redacted text, KV of its last response, embedding. All or nothing. */
+    public async storeLog(task: {task: string, workspace: string, responses: readonly string[]}, signal?: AbortSignal): Promise<LogRecord> {
+        const {text, last} = logTextOf(task.responses.map((r) => redactSecrets(r).text));
+        const taskText = redactSecrets(task.task).text;
+        const encoded = await this.encode(text, last, signal);
+        const embedder = await this.getEmbedder();
+        const vector = await embedder.embed(`${taskText}\n${last}`);
+        return this.store.addLog(
+            {workspace: task.workspace, task: taskText, lastResponse: last, logText: text, nTokens: encoded.nCells},
+            {
+                kv: [{fingerprint: this.runtime.fingerprint.id, nTokens: encoded.nCells, tokens: encoded.tokens, data: encoded.blob}],
+                embedding: {space: this.embeddingSpace, vector}
+            }
+        );
+    }
+
+    /** Encodes KV (and embeddings) for the loaded model for every log that lacks them. */
+    public reencodeAll(onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<{encoded: number, total: number}> {
+        return this.exclusive(async () => {
+            const logs = await this.store.listLogs();
+            let encoded = 0;
+            const embedder = await this.getEmbedder();
+            for (const [i, log] of logs.entries()) {
+                throwIfAborted(signal);
+                if (await this.store.getKv(log.id, this.runtime.fingerprint.id) == null) {
+                    await this.kvFor(log);
+                    await this.store.putEmbedding(log.id, {space: this.embeddingSpace, vector: await embedder.embed(`${log.task}\n${log.lastResponse}`)});
+                    encoded++;
+                }
+                onProgress?.(i + 1, logs.length);
+            }
+            return {encoded, total: logs.length};
+        });
+    }
+
+    public async dispose(): Promise<void> {
+        await this.queue;
+        await this.embedder?.dispose();
+        await this.context.dispose();
+    }
+}

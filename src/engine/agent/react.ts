@@ -1,0 +1,65 @@
+import type {ToolHost} from "./ToolHost.js";
+
+/**
+ * The ReAct protocol the agent speaks: the model either calls one tool on a line of its own
+ * (`ACTION: read_file src/a.ts`) and waits for the observation, or writes its answer. Plain text, so that small
+ * local models can follow it and logs stay readable.
+ */
+export const toolNames = ["list_files", "read_file", "search"] as const;
+export type ToolName = typeof toolNames[number];
+
+export function systemPrompt(options: {tools: boolean, notes?: string}): string {
+    const lines = [
+        "You are Hindsight, a careful coding assistant. Answer the user's coding request correctly and concisely."
+    ];
+    if (options.tools)
+        lines.push(
+            "You may look at the workspace first. To use a tool, write one line and stop:",
+            "ACTION: list_files <folder>",
+            "ACTION: read_file <path>",
+            "ACTION: search <text>",
+            "You will get an OBSERVATION. When you know the answer, write it after \"ANSWER:\"."
+        );
+    else
+        lines.push("Write your answer after \"ANSWER:\".");
+    if (options.notes != null && options.notes !== "")
+        lines.push("", "Notes from past sessions that may help:", options.notes);
+    return lines.join("\n");
+}
+
+export interface ParsedAction {
+    tool: ToolName;
+    argument: string;
+}
+
+const actionPattern = /^\s*ACTION:\s*(list_files|read_file|search)\b[ \t]*(.*)$/m;
+
+/** The first tool call in a response, if the response has no answer before it. */
+export function parseAction(response: string): ParsedAction | null {
+    const match = actionPattern.exec(response);
+    if (match == null)
+        return null;
+    const answerAt = response.indexOf("ANSWER:");
+    if (answerAt >= 0 && answerAt < match.index)
+        return null;
+    return {tool: match[1] as ToolName, argument: match[2]!.trim()};
+}
+
+/** Generation can stop once a complete ACTION line has been written. */
+export function actionComplete(text: string): boolean {
+    const match = actionPattern.exec(text);
+    return match != null && text.indexOf("\n", match.index + match[0].length) >= 0 && !text.slice(0, match.index).includes("ANSWER:");
+}
+
+export function extractAnswer(response: string): string {
+    const at = response.indexOf("ANSWER:");
+    return (at >= 0 ? response.slice(at + "ANSWER:".length) : response).trim();
+}
+
+export async function runTool(host: ToolHost, action: ParsedAction): Promise<string> {
+    switch (action.tool) {
+        case "list_files": return host.listFiles(action.argument || ".");
+        case "read_file": return host.readFile(action.argument);
+        case "search": return host.search(action.argument);
+    }
+}

@@ -1,0 +1,84 @@
+import type {LlamaEmbeddingContext} from "node-llama-cpp";
+import type {LogOutcome, LogStore} from "../store/index.js";
+
+/**
+ * Hybrid retrieval: LanceDB full-text (BM25) and vector similarity (embeddings from the loaded model), fused by
+ * reciprocal rank. Outcome-aware: rejected logs and logs whose tests failed are never returned; accepted logs and
+ * logs whose tests passed rank higher. Each query returns its top k; callers accumulate across rounds.
+ */
+export interface RetrievedLog {
+    id: string;
+    score: number;
+}
+
+export interface RetrieveOptions {
+    k: number;
+    /**
+     * A log found only by vector similarity must be at least this similar (cosine). The paper uses no threshold;
+     * an assistant should not inject unrelated sessions, and small models' embeddings rate everything alike.
+     * Defaults to 0.9.
+     */
+    minVectorOnlySimilarity?: number;
+    workspace?: string;
+    exclude?: ReadonlySet<string>;
+}
+
+const excludedOutcomes: LogOutcome[] = ["rejected", "tests-failed"];
+const boost: Partial<Record<LogOutcome, number>> = {"accepted": 1.5, "tests-passed": 1.3};
+const rrfK = 60;
+
+export class Retriever {
+    public constructor(private readonly store: LogStore, private readonly embedder: Embedder | null) {}
+
+    public async retrieve(query: string, options: RetrieveOptions): Promise<RetrievedLog[]> {
+        const text = query.trim();
+        if (text === "")
+            return [];
+        const depth = Math.max(10, options.k * 4);
+        const filter = {k: depth, workspace: options.workspace, excludeOutcomes: excludedOutcomes};
+        const [textHits, vectorHits] = await Promise.all([
+            this.store.searchText(text, filter),
+            this.embedder == null
+                ? Promise.resolve([])
+                : this.embedder.embed(text).then((vector) => this.store.searchVector(this.embedder!.space, vector, filter))
+        ]);
+
+        const fused = new Map<string, number>();
+        for (const hits of [textHits, vectorHits])
+            hits.forEach((hit, rank) => fused.set(hit.id, (fused.get(hit.id) ?? 0) + 1 / (rrfK + rank + 1)));
+        const textIds = new Set(textHits.map((h) => h.id));
+        const minSimilarity = options.minVectorOnlySimilarity ?? 0.9;
+        for (const hit of vectorHits)
+            if (!textIds.has(hit.id) && hit.score < minSimilarity)
+                fused.delete(hit.id);
+
+        const ids = [...fused.keys()].filter((id) => !options.exclude?.has(id));
+        const logs = await Promise.all(ids.map((id) => this.store.getLog(id)));
+        return ids
+            .map((id, i) => ({id, score: fused.get(id)! * (boost[logs[i]?.outcome ?? "unknown"] ?? 1), log: logs[i]}))
+            .filter((x) => x.log != null && !excludedOutcomes.includes(x.log.outcome))
+            .sort((a, b) => b.score - a.score)
+            .slice(0, options.k)
+            .map(({id, score}) => ({id, score}));
+    }
+}
+
+/** Embeddings from a node-llama-cpp embedding context, truncated to fit it. */
+export class Embedder {
+    public constructor(private readonly context: LlamaEmbeddingContext, public readonly space: string, private readonly maxTokens: number) {}
+
+    public async embed(text: string): Promise<Float32Array> {
+        const model = this.context.model;
+        let tokens = model.tokenize(text);
+        if (tokens.length > this.maxTokens)
+            tokens = tokens.slice(0, this.maxTokens);
+        if (tokens.length === 0)
+            tokens = model.tokenize(" ");
+        const embedding = await this.context.getEmbeddingFor(tokens);
+        return Float32Array.from(embedding.vector);
+    }
+
+    public async dispose(): Promise<void> {
+        await this.context.dispose();
+    }
+}
