@@ -18,7 +18,7 @@ export interface ModelRuntimeOptions {
     threads: number;
     /** KV cache type for both K and V; pinned because saved logs are only valid for the type they were made with. Defaults to `"f16"`. */
     kvType: KvCacheType;
-    /** Flash attention, pinned (never "auto") because it changes the saved KV layout. Defaults to `false`. */
+    /** Flash attention, pinned (never "auto") because it changes the saved KV layout. Defaults to `false`; always `true` for q8_0/q4_0 KV (llama.cpp needs it for a quantized V cache). */
     flashAttention: boolean;
     /** Context size of generation contexts. Defaults to the smaller of 8192 and the model's training context. */
     contextSize: number;
@@ -149,7 +149,9 @@ export class ModelRuntime {
                 gpu,
                 threads,
                 kvType,
-                flashAttention: options.flashAttention ?? false,
+                // llama.cpp refuses a quantized V cache without flash attention ("Failed to create context"),
+                // so quantized KV pins it on; f16/f32 keep it off by default (exact on CPU)
+                flashAttention: kvType === "q8_0" || kvType === "q4_0" ? true : options.flashAttention ?? false,
                 contextSize: options.contextSize ?? Math.min(8192, shape.trainContextSize),
                 hashCacheFile: options.hashCacheFile ?? ""
             };
