@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import {spawnSync} from "node:child_process";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import {fileURLToPath} from "node:url";
+import {realTestModel} from "../support/realModel.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const bin = path.join(root, "bin", "hindsight.js");
+
+function run(args: string[], env: Record<string, string> = {}) {
+    const result = spawnSync(process.execPath, [bin, ...args], {
+        cwd: root,
+        encoding: "utf8",
+        env: {...process.env, HINDSIGHT_MODEL: "", HINDSIGHT_STORE: "", ...env},
+        timeout: 300_000
+    });
+    return {code: result.status, stdout: result.stdout, stderr: result.stderr};
+}
+
+function jsonError(stdout: string): {code: string, message: string} {
+    const doc = JSON.parse(stdout) as {error: {code: string, message: string}};
+    return doc.error;
+}
+
+describe("CLI contract", function () {
+    let dir: string;
+
+    before(async function () {
+        dir = await fs.mkdtemp(path.join(os.tmpdir(), "hindsight-cli-"));
+    });
+
+    after(async function () {
+        await fs.rm(dir, {recursive: true, force: true});
+    });
+
+    it("an empty request: exit 1, one sentence, JSON error", function () {
+        const r = run(["ask", "", "--json", "--store", path.join(dir, "s1")]);
+        assert.equal(r.code, 1);
+        assert.equal(jsonError(r.stdout).code, "INVALID_ARGUMENT");
+        assert.equal(r.stderr.trim().split("\n").length, 1, "one line on stderr");
+        assert.doesNotMatch(r.stderr, /\bat .*\.js:\d+/, "no stack trace");
+    });
+
+    it("a missing model names the next step", function () {
+        const r = run(["ask", "hello", "--json", "--store", path.join(dir, "s2"), "--model", path.join(dir, "nope.gguf")]);
+        assert.equal(r.code, 1);
+        const err = jsonError(r.stdout);
+        assert.equal(err.code, "MODEL_NOT_FOUND");
+        assert.match(err.message, /model pull|--model/);
+        const none = run(["ask", "hello", "--json", "--store", path.join(dir, "s2")]);
+        assert.equal(jsonError(none.stdout).code, "MODEL_NOT_FOUND");
+    });
+
+    it("a file that is not a model is refused", async function () {
+        const fake = path.join(dir, "fake.gguf");
+        await fs.writeFile(fake, "not a model at all");
+        const r = run(["ask", "hello", "--json", "--store", path.join(dir, "s3"), "--model", fake]);
+        assert.equal(jsonError(r.stdout).code, "MODEL_INVALID");
+    });
+
+    it("an unreadable store is refused", async function () {
+        const file = path.join(dir, "a-file");
+        await fs.writeFile(file, "x");
+        const r = run(["logs", "list", "--json", "--store", file]);
+        assert.equal(r.code, 1);
+        assert.equal(jsonError(r.stdout).code, "STORE_UNAVAILABLE");
+    });
+
+    it("unknown commands and bad options are user errors", function () {
+        assert.equal(jsonError(run(["frobnicate", "--json"]).stdout).code, "INVALID_ARGUMENT");
+        assert.equal(jsonError(run(["ask", "x", "--mode", "magic", "--json"]).stdout).code, "INVALID_ARGUMENT");
+        assert.equal(jsonError(run(["ask", "x", "--k", "-2", "--json"]).stdout).code, "INVALID_ARGUMENT");
+    });
+
+    it("ask, logs list/show/mark/export/import/rm round trip with the real model @model", async function () {
+        const model = await realTestModel();
+        const store = path.join(dir, "real");
+        const ws = path.join(dir, "ws");
+        await fs.mkdir(ws, {recursive: true});
+        await fs.writeFile(path.join(ws, "math.py"), "def add(a, b):\n    return a + b\n");
+        const asked = run(["ask", "What does add in math.py do?", "--workspace", ws, "--mode", "kv", "--k", "3", "--max-rounds", "2",
+            "--max-tokens", "64", "--json", "--store", store, "--model", model]);
+        assert.equal(asked.code, 0, asked.stderr);
+        const answer = JSON.parse(asked.stdout) as {answer: string, rounds: number, usedLogs: string[], logId: string,
+            timings: Record<string, number | null>};
+        assert.equal(typeof answer.answer, "string");
+        assert.ok(answer.rounds >= 1 && answer.rounds <= 2);
+        assert.deepEqual(answer.usedLogs, []);
+        assert.ok(typeof answer.logId === "string");
+        for (const key of ["retrieveMs", "kvLoadMs", "ttftMs", "totalMs", "tokensPerSec"])
+            assert.ok(key in answer.timings, key);
+
+        const list = JSON.parse(run(["logs", "list", "--json", "--store", store]).stdout) as Array<Record<string, unknown>>;
+        assert.equal(list.length, 1);
+        assert.deepEqual(Object.keys(list[0]!).sort(), ["createdAt", "fingerprint", "id", "kvBytes", "nTokens", "outcome", "task"]);
+        assert.equal(list[0]!.id, answer.logId);
+        assert.ok((list[0]!.kvBytes as number) > 0);
+
+        const shown = JSON.parse(run(["logs", "show", answer.logId, "--json", "--store", store]).stdout) as {task: string};
+        assert.equal(shown.task, "What does add in math.py do?");
+        assert.equal(run(["logs", "mark", answer.logId, "--outcome", "accepted", "--json", "--store", store]).code, 0);
+        assert.equal((JSON.parse(run(["logs", "list", "--json", "--store", store]).stdout) as Array<{outcome: string}>)[0]!.outcome, "accepted");
+
+        const exported = path.join(dir, "logs.jsonl");
+        assert.equal(run(["logs", "export", exported, "--json", "--store", store]).code, 0);
+        const other = path.join(dir, "other");
+        const imported = JSON.parse(run(["logs", "import", exported, "--json", "--store", other]).stdout) as {count: number};
+        assert.equal(imported.count, 1);
+
+        assert.equal(run(["logs", "rm", answer.logId, "--json", "--store", store]).code, 0);
+        assert.deepEqual(JSON.parse(run(["logs", "list", "--json", "--store", store]).stdout), []);
+        assert.equal(jsonError(run(["logs", "show", answer.logId, "--json", "--store", store]).stdout).code, "LOG_NOT_FOUND");
+    });
+});
