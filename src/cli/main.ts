@@ -10,7 +10,9 @@ type Command = (ctx: CliContext, args: ParsedArgs) => Promise<CommandResult>;
 const commands: Record<string, () => Promise<Command>> = {
     "model": async () => (await import("./commands/model.js")).modelCommand,
     "ask": async () => (await import("./commands/ask.js")).askCommand,
-    "logs": async () => (await import("./commands/logs.js")).logsCommand
+    "logs": async () => (await import("./commands/logs.js")).logsCommand,
+    "verify-kv": async () => (await import("./commands/verifyKv.js")).verifyKvCommand,
+    "bench": async () => (await import("./commands/bench.js")).benchCommand
 };
 
 const usage = `Usage: hindsight <command> [options]
