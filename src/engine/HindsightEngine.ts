@@ -199,7 +199,7 @@ export class HindsightEngine {
             const result = await this.generator.generate(prefixCells, prompt, {
                 maxTokens: o.maxTokensPerRound,
                 signal: o.signal,
-                onText: o.onText,
+                onText: (text) => o.onText?.(text),
                 stopWhen: isLast || o.tools == null ? undefined : actionComplete
             });
             if (round === 1 && result.firstTokenMs != null)

@@ -126,7 +126,7 @@ for (const arch of ["llama", "qwen2"] as TinyArch[]) {
                     console.log(`    ${arch}: ${input.length} tokens, logits [${min.toFixed(2)}, ${max.toFixed(2)}] std ${std.toFixed(2)}, ` +
                         `max diff after changing token 2: ${diff.toFixed(3)}`);
             } finally {
-                sequence.dispose();
+                void sequence.dispose();
             }
         });
     });

@@ -60,8 +60,9 @@ interface TensorInfoLike {
 /** Reads the shape facts and refuses a model whose KV cannot be logged, with the reason. */
 export async function readModelShape(modelPath: string, fileInfo: {metadata: unknown, tensorInfo?: readonly TensorInfoLike[]}): Promise<ModelShape> {
     const meta = fileInfo.metadata as Metadata;
-    const arch = String(get(meta, "general.architecture") ?? "");
-    const name = String(get(meta, "general.name") ?? arch);
+    const str = (v: unknown, fallback: string) => typeof v === "string" ? v : fallback;
+    const arch = str(get(meta, "general.architecture"), "");
+    const name = str(get(meta, "general.name"), arch);
     const a = (get(meta, arch) ?? {}) as Metadata;
 
     if (recurrentArchs.test(arch))
@@ -78,7 +79,7 @@ export async function readModelShape(modelPath: string, fileInfo: {metadata: unk
     const scalingType = get(a, "rope.scaling.type");
     if (scalingType != null && scalingType !== "none" && scalingType !== "linear")
         throw new ModelError("MODEL_UNSUPPORTED",
-            `The model "${name}" uses ${String(scalingType)} RoPE scaling, which KV logs do not support yet. Choose a model without it.`);
+            `The model "${name}" uses ${str(scalingType, "an unknown")} RoPE scaling, which KV logs do not support yet. Choose a model without it.`);
 
     const nEmbd = num(a, "embedding_length");
     const nLayer = num(a, "block_count");
