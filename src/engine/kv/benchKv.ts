@@ -26,7 +26,7 @@ export interface BenchKvOptions {
     repeat?: number;
     request?: string;
     signal?: AbortSignal;
-    onProgress?(text: string): void;
+    onProgress?: (text: string) => void;
 }
 
 export interface BenchTtft {
@@ -139,18 +139,21 @@ async function firstToken(sequence: LlamaContextSequence, tokens: readonly numbe
     return first.value;
 }
 
-/** Decode speed: prompt prefilled, then `n` greedy tokens; tokens/s over the tokens after the first. */
+/**
+ * Decode speed: prompt prefilled, then `n` greedy tokens; tokens/s from the median time between tokens (robust to
+ * the stalls of a shared machine).
+ */
 async function decodeSpeed(sequence: LlamaContextSequence, prompt: readonly number[], n: number): Promise<number> {
-    let count = 0;
-    let tFirst = 0;
-    for await (const _token of sequence.evaluate([...prompt] as Token[], {temperature: 0})) {
-        count++;
-        if (count === 1)
-            tFirst = performance.now();
-        if (count > n)
+    const times: number[] = [];
+    for await (const token of sequence.evaluate([...prompt] as Token[], {temperature: 0})) {
+        void token;
+        times.push(performance.now());
+        if (times.length > n)
             break;
     }
-    return n / ((performance.now() - tFirst) / 1000);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!).sort((a, b) => a - b);
+    const median = gaps.length % 2 === 1 ? gaps[(gaps.length - 1) / 2]! : (gaps[gaps.length / 2 - 1]! + gaps[gaps.length / 2]!) / 2;
+    return 1000 / median;
 }
 
 function roundUp(n: number, step: number): number {
@@ -176,7 +179,7 @@ function bytesPerTokenFor(runtime: ModelRuntime, type: "f16" | "q8_0" | "q4_0", 
 
 export async function benchKv(runtime: ModelRuntime, options: BenchKvOptions = {}): Promise<BenchKvResult> {
     const {signal} = options;
-    const progress = options.onProgress ?? (() => {});
+    const progress = options.onProgress ?? ((): void => {});
     const logTokens = options.logTokens ?? 1000;
     const ks = [...new Set(options.ks ?? [1, 3, 5])].sort((a, b) => a - b);
     const genTokens = options.genTokens ?? 32;

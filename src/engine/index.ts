@@ -1,0 +1,22 @@
+// The engine's public surface. Hosts (the CLI, the VS Code extension, the evaluation harness) import from here only.
+export {HindsightEngine, askModes, logTextOf} from "./HindsightEngine.js";
+export type {AskEvent, AskMode, AskOptions, AskResult, AskTimings} from "./HindsightEngine.js";
+export {DirectoryToolHost} from "./agent/ToolHost.js";
+export type {ToolHost} from "./agent/ToolHost.js";
+export {AbortedError, HindsightError, KvLogError, ModelError, StoreError, throwIfAborted} from "./errors.js";
+export type {HindsightErrorCode} from "./errors.js";
+export {isKvCacheType} from "./kv/ggml.js";
+export type {KvCacheType} from "./kv/ggml.js";
+export {verifyKv} from "./kv/verifyKv.js";
+export type {VerifyKvOptions, VerifyKvResult} from "./kv/verifyKv.js";
+export {benchKv} from "./kv/benchKv.js";
+export type {BenchKvOptions, BenchKvResult} from "./kv/benchKv.js";
+export {DEFAULT_MODEL_URI, pullModel} from "./models/ModelPuller.js";
+export type {ModelSource, PulledModel, PullModelOptions, PullProgress} from "./models/ModelPuller.js";
+export {defaultModelsDir} from "./models/modelCache.js";
+export {readGgufHeader} from "./models/ggufHeader.js";
+export {DEFAULT_EXCLUDE_GLOBS, isExcludedPath, redactSecrets} from "./redact.js";
+export {ModelRuntime} from "./runtime/ModelRuntime.js";
+export type {Fingerprint, GpuChoice, ModelRuntimeOptions} from "./runtime/ModelRuntime.js";
+export {LOG_OUTCOMES, LogStore, SCHEMA_VERSION} from "./store/index.js";
+export type {KvInfo, LogOutcome, LogRecord, LogStoreOptions, SearchHit} from "./store/index.js";

@@ -1,0 +1,4 @@
+export {LogStore} from "./LogStore.js";
+export {SCHEMA_VERSION} from "./schema.js";
+export {LOG_OUTCOMES} from "./types.js";
+export type {Embedding, KvInfo, KvRecord, LogOutcome, LogRecord, LogStoreOptions, NewKv, NewLog, SearchHit, SearchOptions} from "./types.js";

@@ -1,0 +1,104 @@
+/**
+ * Rows in and out of LanceDB: turning records into table rows and back, the SQL filter of a search,
+ * and the checks every record passes before it is written.
+ */
+import {HindsightError} from "../errors.js";
+import {sqlAnd, sqlEq, sqlNotIn} from "./sql.js";
+import {LOG_OUTCOMES, type Embedding, type KvRecord, type LogOutcome, type LogRecord, type SearchOptions} from "./types.js";
+
+export type Row = Record<string, unknown>;
+
+export function logFilter(filter: Omit<SearchOptions, "k">): string | undefined {
+    return sqlAnd(
+        filter.workspace != null ? sqlEq("workspace", filter.workspace) : undefined,
+        filter.excludeOutcomes != null ? sqlNotIn("outcome", filter.excludeOutcomes) : undefined
+    );
+}
+
+export function logRow(log: LogRecord): Row {
+    return {...log, createdAt: new Date(log.createdAt).toISOString()};
+}
+
+export function kvRow(kv: Omit<KvRecord, "createdAt">, createdAt: string): Row {
+    return {logId: kv.logId, fingerprint: kv.fingerprint, nTokens: kv.nTokens, tokens: kv.tokens, data: kv.data, bytes: BigInt(kv.data.byteLength), createdAt};
+}
+
+export function vectorRow(logId: string, embedding: Embedding, createdAt: string): Row {
+    return {logId, space: embedding.space, vector: Array.from(embedding.vector), createdAt};
+}
+
+export function toLogRecord(row: Row): LogRecord {
+    return {
+        id: String(row.id),
+        createdAt: String(row.createdAt),
+        workspace: String(row.workspace),
+        task: String(row.task),
+        lastResponse: String(row.lastResponse),
+        logText: String(row.logText),
+        outcome: String(row.outcome) as LogOutcome,
+        pinned: row.pinned === true,
+        nTokens: Number(row.nTokens)
+    };
+}
+
+export function toKvRecord(row: Row): KvRecord {
+    const tokens = row.tokens as {toArray(): ArrayLike<number>} | null;
+    return {
+        logId: String(row.logId),
+        fingerprint: String(row.fingerprint),
+        nTokens: Number(row.nTokens),
+        tokens: tokens == null ? [] : Array.from(tokens.toArray()),
+        // A copy: the row's view may share a large buffer with other rows.
+        data: new Uint8Array(row.data as Uint8Array),
+        createdAt: String(row.createdAt)
+    };
+}
+
+export function invalid(message: string): HindsightError {
+    return new HindsightError("INVALID_ARGUMENT", message);
+}
+
+export function validK(k: number): number {
+    if (!Number.isInteger(k) || k < 1)
+        throw invalid(`k must be a positive integer, got ${k}.`);
+    return k;
+}
+
+export function validateLog(log: LogRecord): void {
+    for (const key of ["id", "workspace", "task", "lastResponse", "logText"] as const)
+        if (typeof log[key] !== "string")
+            throw invalid(`A log's ${key} must be a string.`);
+    if (log.id === "")
+        throw invalid("A log's id must not be empty.");
+    if (Number.isNaN(new Date(log.createdAt).getTime()))
+        throw invalid(`A log's createdAt is not a date: ${JSON.stringify(log.createdAt)}.`);
+    if (!LOG_OUTCOMES.includes(log.outcome))
+        throw invalid(`Unknown outcome ${JSON.stringify(log.outcome)}.`);
+    if (!Number.isInteger(log.nTokens) || log.nTokens < 0)
+        throw invalid(`A log's nTokens must be a non-negative integer, got ${log.nTokens}.`);
+}
+
+export function validateKv(kv: Omit<KvRecord, "createdAt">): void {
+    if (typeof kv.logId !== "string" || typeof kv.fingerprint !== "string" || kv.fingerprint === "")
+        throw invalid("A KV row needs a logId and a non-empty fingerprint.");
+    if (!(kv.data instanceof Uint8Array))
+        throw invalid("A KV row's data must be a Uint8Array.");
+    if (!Array.isArray(kv.tokens) || kv.tokens.length !== kv.nTokens)
+        throw invalid(`A KV row's tokens must list its ${kv.nTokens} cells' token ids (got ${Array.isArray(kv.tokens) ? kv.tokens.length : typeof kv.tokens}).`);
+}
+
+export function validateEmbedding(embedding: Embedding): void {
+    if (typeof embedding.space !== "string" || embedding.space === "")
+        throw invalid("An embedding needs a space id.");
+    const vector = embedding.vector;
+    if (vector == null || vector.length === 0)
+        throw invalid("An embedding vector must not be empty.");
+    let norm = 0;
+    for (const value of vector) {
+        if (!Number.isFinite(value))
+            throw invalid("An embedding vector must hold finite numbers.");
+        norm += value * value;
+    }
+    if (norm === 0)
+        throw invalid("An embedding vector must not be all zeros (cosine similarity is undefined for it).");
+}

@@ -1,0 +1,86 @@
+/** What a finished task turned out to be; retrieval can leave out logs by outcome. */
+export type LogOutcome = "unknown" | "accepted" | "rejected" | "tests-passed" | "tests-failed";
+
+export const LOG_OUTCOMES: readonly LogOutcome[] = ["unknown", "accepted", "rejected", "tests-passed", "tests-failed"];
+
+/** One finished task: its text, and what became of it. Its KV and embeddings live in other tables. */
+export interface LogRecord {
+    id: string;
+    /** ISO 8601, UTC (`Date.prototype.toISOString`). */
+    createdAt: string;
+    /** The workspace (folder) the task ran in; searches can be limited to it. */
+    workspace: string;
+    /** The user's request. */
+    task: string;
+    /** The model's last response: the tokens whose KV is stored. */
+    lastResponse: string;
+    /** All of the model's responses, joined with a blank line (kept so a log can be re-encoded for another model). */
+    logText: string;
+    outcome: LogOutcome;
+    /** A pinned log is never removed by automatic pruning. */
+    pinned: boolean;
+    /** Tokens of the last response, i.e. the number of stored KV cells. */
+    nTokens: number;
+}
+
+export interface NewLog extends Omit<LogRecord, "id" | "createdAt" | "outcome" | "pinned"> {
+    /** Defaults to a random UUID. */
+    id?: string;
+    /** Defaults to `"unknown"`. */
+    outcome?: LogOutcome;
+    /** Defaults to `false`. */
+    pinned?: boolean;
+}
+
+/** The stored KV cells of one log, for one model/cache configuration (`fingerprint`). */
+export interface KvRecord {
+    logId: string;
+    /** Identifies the model file, KV cache type and context layout the blob is valid for. */
+    fingerprint: string;
+    /** Number of KV cells in `data`; equals `tokens.length`. */
+    nTokens: number;
+    /** Token ids of the stored cells. */
+    tokens: number[];
+    /** Opaque KV state blob (llama.cpp sequence state). */
+    data: Uint8Array;
+    createdAt: string;
+}
+
+export type NewKv = Omit<KvRecord, "logId" | "createdAt">;
+
+export interface Embedding {
+    /** Embedding model id; vectors of different spaces are never compared. */
+    space: string;
+    vector: Float32Array | number[];
+}
+
+export interface SearchHit {
+    id: string;
+    /** Higher is better: cosine similarity for vector search, BM25 for text search. */
+    score: number;
+}
+
+export interface SearchOptions {
+    /** Number of hits wanted. */
+    k: number;
+    /** Only logs of this workspace. Defaults to all workspaces. */
+    workspace?: string;
+    /** Leave out logs with these outcomes. Defaults to none. */
+    excludeOutcomes?: LogOutcome[];
+}
+
+export interface KvInfo {
+    fingerprint: string;
+    bytes: number;
+    nTokens: number;
+}
+
+export interface LogStoreOptions {
+    /** Open without writing anything: no creation, no migration, no cleanup; writes throw. Defaults to `false`. */
+    readOnly: boolean;
+    /**
+     * KV and embedding rows whose log row does not exist (left by a crashed or ongoing write) are deleted
+     * on a writable open once they are older than this. Defaults to 5 minutes.
+     */
+    orphanGraceMs: number;
+}
