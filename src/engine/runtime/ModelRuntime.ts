@@ -14,7 +14,7 @@ export interface ModelRuntimeOptions {
     modelPath: string;
     /** GPU backend. `"auto"` picks CUDA, Vulkan or Metal when present and falls back to CPU. Defaults to `"auto"`. */
     gpu: GpuChoice;
-    /** CPU threads. Defaults to the number of cores (more threads than cores makes llama.cpp much slower). */
+    /** CPU threads. Defaults to `HINDSIGHT_THREADS` when set, else the number of cores (more threads than cores makes llama.cpp much slower). */
     threads: number;
     /** KV cache type for both K and V; pinned because saved logs are only valid for the type they were made with. Defaults to `"f16"`. */
     kvType: KvCacheType;
@@ -68,6 +68,12 @@ export function makeFingerprint(parts: FingerprintParts): Fingerprint {
  * Owns the llama.cpp backend and one loaded model, with the settings that saved KV logs depend on pinned.
  * Ownership chain as in node-llama-cpp: ModelRuntime -> contexts it creates; `dispose()` disposes all of them.
  */
+/** `HINDSIGHT_THREADS`, when it holds a positive integer (for machines shared by several llama.cpp processes). */
+function threadsFromEnv(): number | undefined {
+    const n = Number(process.env.HINDSIGHT_THREADS);
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
 export class ModelRuntime {
     public readonly llama: Llama;
     public readonly model: LlamaModel;
@@ -92,7 +98,7 @@ export class ModelRuntime {
         const kvType = options.kvType ?? "f16";
         if (!isKvCacheType(kvType))
             throw new HindsightError("INVALID_ARGUMENT", `Unknown KV cache type "${String(kvType)}" (use f16, f32, q8_0 or q4_0).`);
-        const threads = options.threads ?? Math.max(1, os.availableParallelism());
+        const threads = options.threads ?? threadsFromEnv() ?? Math.max(1, os.availableParallelism());
         const gpu = options.gpu ?? "auto";
 
         try {
