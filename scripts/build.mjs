@@ -1,8 +1,15 @@
-// Bundles the CLI (and later the extension) with esbuild. Native packages stay external:
-// they are loaded at run time from node_modules.
+// Bundles with esbuild. Native packages stay external: they are loaded at run time from node_modules.
+//   dist/cli.js           the CLI (ESM)
+//   dist/extension.cjs    the VS Code extension host side (CJS, as VS Code 1.95 loads extensions with require)
+//   dist/engine.mjs       the engine as an ES module, loaded by the extension with a real import() on first use,
+//                         so node-llama-cpp (ESM-only) and LanceDB never load during activation
+//   dist/webview/         the chat sidebar (browser IIFE + CSS + codicons)
 import {build} from "esbuild";
+import fs from "node:fs/promises";
+import path from "node:path";
 
 const external = ["node-llama-cpp", "@lancedb/lancedb", "apache-arrow"];
+const root = path.resolve(import.meta.dirname, "..");
 
 await build({
     entryPoints: ["src/cli/main.ts"],
@@ -15,3 +22,69 @@ await build({
     external,
     logLevel: "warning"
 });
+
+/**
+ * The extension bundle may reach the engine only through `import("./engineModule.js")` (which becomes
+ * `import("./engine.mjs")`); any other import of src/engine or of a native package (other than `import type`,
+ * which esbuild erases) would load natives at activation, or break in CJS, so it fails the build.
+ */
+const lazyEngine = {
+    name: "lazy-engine",
+    setup(b) {
+        b.onResolve({filter: /engineModule\.js$/}, (args) => {
+            if (args.kind !== "dynamic-import")
+                return {errors: [{text: `${args.importer}: engineModule may only be loaded with import() (it holds the natives).`}]};
+            return {path: "./engine.mjs", external: true};
+        });
+        b.onResolve({filter: /^(node-llama-cpp|@lancedb\/lancedb|apache-arrow)$/}, (args) =>
+            ({errors: [{text: `${args.importer} imports ${args.path}; the extension bundle must reach natives through the engine module.`}]}));
+        b.onResolve({filter: /[\\/]engine[\\/]/}, (args) => {
+            const target = path.resolve(args.resolveDir, args.path);
+            if (target.startsWith(path.join(root, "src", "engine")))
+                return {errors: [{text: `${args.importer} imports ${args.path}: use \`import type\`, or load it through engineModule.`}]};
+            return undefined;
+        });
+    }
+};
+
+await build({
+    entryPoints: ["src/extension/extension.ts"],
+    outfile: "dist/extension.cjs",
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    sourcemap: true,
+    external: ["vscode", ...external],
+    plugins: [lazyEngine],
+    logLevel: "warning"
+});
+
+await build({
+    entryPoints: ["src/extension/engineModule.ts"],
+    outfile: "dist/engine.mjs",
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    sourcemap: true,
+    external,
+    logLevel: "warning"
+});
+
+await build({
+    entryPoints: ["webview/main.ts"],
+    outfile: "dist/webview/main.js",
+    bundle: true,
+    platform: "browser",
+    format: "iife",
+    target: "es2022",
+    sourcemap: true,
+    minify: true,
+    logLevel: "warning"
+});
+
+await fs.copyFile("media/chat.css", "dist/webview/main.css");
+await fs.mkdir("dist/webview/codicons", {recursive: true});
+for (const file of ["codicon.css", "codicon.ttf"])
+    await fs.copyFile(path.join("node_modules/@vscode/codicons/dist", file), path.join("dist/webview/codicons", file));

