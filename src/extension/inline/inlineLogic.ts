@@ -184,7 +184,7 @@ export interface CancellationTokenLike {
     onCancellationRequested(listener: () => void): {dispose(): void};
 }
 
-export function toAbortSignal(token: CancellationTokenLike): {signal: AbortSignal, dispose(): void} {
+export function toAbortSignal(token: CancellationTokenLike): {signal: AbortSignal, dispose: () => void} {
     const controller = new AbortController();
     if (token.isCancellationRequested)
         controller.abort();
