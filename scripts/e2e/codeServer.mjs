@@ -43,7 +43,8 @@ export async function freePort() {
  * @property {string} workspace folder the workbench opens.
  * @property {string} [extensionDevelopmentPath] an extension folder loaded in development mode (through the URL payload).
  * @property {string} [extensionTestsPath] a test module the extension host runs (`run()`); needs extensionDevelopmentPath.
- * @property {Record<string, unknown>} [userSettings] merged over baseUserSettings into the run's user settings.json.
+ * @property {Record<string, unknown>} [userSettings] merged over baseUserSettings into the run's user settings
+ *   (and the remote machine's settings, for machine-scoped settings).
  * @property {string} [userDataDir] a user-data folder to use (and keep) instead of a fresh one in the run folder.
  * @property {string} [extensionsDir] an extensions folder to use (and keep) instead of a fresh one.
  * @property {Record<string, string>} [env] extra environment for the server and its extension hosts.
@@ -172,17 +173,24 @@ export async function startCodeServer(options) {
     };
 }
 
-/** @param {string} userDataDir @param {Record<string, unknown>} settings */
+/**
+ * Writes the settings twice: as user settings (User/settings.json) and as the remote machine's settings
+ * (Machine/settings.json). The workbench is a remote window of code-server's host, where settings with
+ * `"scope": "machine"` (paths such as hindsight.modelPath) are read from the machine's settings only.
+ * @param {string} userDataDir @param {Record<string, unknown>} settings
+ */
 function writeUserSettings(userDataDir, settings) {
-    const file = path.join(userDataDir, "User", "settings.json");
-    fs.mkdirSync(path.dirname(file), {recursive: true});
-    let existing = {};
-    try {
-        existing = JSON.parse(fs.readFileSync(file, "utf8"));
-    } catch {
-        // a fresh user-data folder
+    for (const [kind, base] of /** @type {const} */ ([["User", baseUserSettings], ["Machine", {}]])) {
+        const file = path.join(userDataDir, kind, "settings.json");
+        fs.mkdirSync(path.dirname(file), {recursive: true});
+        let existing = {};
+        try {
+            existing = JSON.parse(fs.readFileSync(file, "utf8"));
+        } catch {
+            // a fresh user-data folder
+        }
+        fs.writeFileSync(file, JSON.stringify({...base, ...existing, ...settings}, null, 4) + "\n");
     }
-    fs.writeFileSync(file, JSON.stringify({...baseUserSettings, ...existing, ...settings}, null, 4) + "\n");
 }
 
 /** @param {string} baseUrl @param {Promise<number | null>} exited @param {number} timeoutMs @param {() => string} tail */

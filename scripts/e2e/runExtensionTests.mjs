@@ -5,6 +5,7 @@
 // `codeAutomationExit(code)`, which we expose to the page. The promise resolves to that exit code.
 import fs from "node:fs";
 import path from "node:path";
+import {format} from "node:util";
 import {launchBrowser} from "./browser.mjs";
 import {startCodeServer} from "./codeServer.mjs";
 
@@ -44,18 +45,37 @@ export async function runExtensionTests(options) {
     const browser = await launchBrowser();
     try {
         const page = await browser.newPage({viewport: {width: 1280, height: 800}});
+        let settled = false;
         /** @type {(code: number) => void} */
-        let finish = () => {};
+        let resolveResult = () => {};
         /** @type {Promise<number>} */
-        const result = new Promise((resolve) => { finish = resolve; });
-        await page.exposeFunction("codeAutomationLog", (/** @type {string} */ _type, /** @type {unknown[]} */ args) => {
-            log(args.map((a) => typeof a === "string" ? a : JSON.stringify(a)).join(" "));
+        const result = new Promise((resolve) => { resolveResult = resolve; });
+        const finish = (/** @type {number} */ code) => {
+            if (!settled) {
+                settled = true;
+                resolveResult(code);
+            }
+        };
+        // Console errors and warnings are mostly the workbench's own (offline gallery, no GitHub auth): they are
+        // kept for a failure report, printed as they come only when verbose.
+        /** @type {string[]} */
+        const quiet = [];
+        await page.exposeFunction("codeAutomationLog", (/** @type {string} */ type, /** @type {unknown[]} */ args) => {
+            const line = format(...args);
+            if (type === "log" || type === "info" || verbose)
+                log(type === "log" || type === "info" ? line : `[${type}] ${line}`);
+            else
+                quiet.push(`[${type}] ${line}`);
         });
         await page.exposeFunction("codeAutomationExit", (/** @type {number} */ code) => finish(code));
         page.on("crash", () => { log("The workbench page crashed."); finish(3); });
         if (verbose)
             page.on("console", (msg) => log(`[page ${msg.type()}] ${msg.text()}`));
-        void server.exited.then((code) => { log(`code-server exited (code ${code}) during the tests.`); finish(3); });
+        void server.exited.then((code) => {
+            if (!settled)
+                log(`code-server exited (code ${code}) during the tests.`);
+            finish(3);
+        });
         await page.goto(server.url);
         const timeoutMs = options.timeoutMs ?? 600_000;
         /** @type {NodeJS.Timeout | undefined} */
@@ -68,8 +88,10 @@ export async function runExtensionTests(options) {
             fs.mkdirSync(path.dirname(options.screenshot), {recursive: true});
             await page.screenshot({path: options.screenshot}).catch(() => undefined);
         }
-        if (code !== 0)
+        if (code !== 0) {
+            log(`The workbench's console errors:\n${quiet.slice(-30).join("\n")}`);
             log(`code-server's last output:\n${server.outputTail()}`);
+        }
         return /** @type {number} */ (code);
     } finally {
         await browser.close().catch(() => undefined);

@@ -27,9 +27,10 @@ export function defineCommandTests(): void {
         before(async function () {
             const ext = vscode.extensions.getExtension(EXTENSION_ID);
             assert.ok(ext, `extension ${EXTENSION_ID} is not loaded`);
+            const wasActive = ext.isActive;
             const started = Date.now();
             await ext.activate();
-            console.log(`    activation: ${Date.now() - started} ms (was active already: ${ext.isActive})`);
+            console.log(`    activate(): ${Date.now() - started} ms (${wasActive ? "already active (onStartupFinished)" : "activated by the test"})`);
             const config = vscode.workspace.getConfiguration("hindsight");
             const model = process.env.HINDSIGHT_TEST_MODEL;
             assert.ok(model, "HINDSIGHT_TEST_MODEL is not set in the extension host");
