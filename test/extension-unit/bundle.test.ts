@@ -1,0 +1,142 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import {createRequire} from "node:module";
+import os from "node:os";
+import path from "node:path";
+import type {HindsightApi} from "../../src/extension/extension.js";
+import {realTestModel} from "../support/realModel.js";
+import {createFakeVscode, fakeContext, FakeDocument, type FakeVscode} from "./support/fakeVscode.js";
+
+const root = path.resolve(".");
+const bundle = path.join(root, "dist", "extension.cjs");
+
+/** The contract ids the e2e suite relies on (see the extension README). */
+const contractCommands = ["hindsight.ask", "hindsight.askSelection", "hindsight.explain", "hindsight.fix", "hindsight.writeTests",
+    "hindsight.newChat", "hindsight.selectModel", "hindsight.downloadModel", "hindsight.showMemory", "hindsight.forgetLast",
+    "hindsight.markGood", "hindsight.markBad", "hindsight.exportMemory", "hindsight.importMemory", "hindsight.reencodeMemory",
+    "hindsight.openSettings", "hindsight.listMemory", "hindsight.status"];
+
+interface Loaded {
+    fake: FakeVscode;
+    api: HindsightApi;
+    context: Record<string, unknown>;
+    extension: {deactivate(): Promise<void>};
+    tmp: string;
+    uninstall(): void;
+}
+
+function activate(settings: Record<string, unknown> = {}, trusted = true): Loaded {
+    if (!fs.existsSync(bundle))
+        throw new Error(`${bundle} is missing: run \`npm run build\` first.`);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hindsight-ext-"));
+    const workspace = path.join(tmp, "ws");
+    fs.mkdirSync(workspace);
+    fs.writeFileSync(path.join(workspace, "parse.py"), "def parse_line(line):\n    return line.split(',')\n");
+    const fake = createFakeVscode({packageJson: path.join(root, "package.json"), workspaceFolder: workspace, trusted});
+    for (const [key, value] of Object.entries(settings))
+        fake.settings.set(key, value);
+    const uninstall = fake.install();
+    const require = createRequire(import.meta.url);
+    delete require.cache[bundle];
+    const extension = require(bundle) as {activate(context: unknown): HindsightApi, deactivate(): Promise<void>};
+    const context = fakeContext(fake, root, path.join(tmp, "global-storage"));
+    const api = extension.activate(context);
+    return {fake, api, context, extension, tmp, uninstall};
+}
+
+async function shutdown(loaded: Loaded): Promise<void> {
+    for (const d of loaded.context.subscriptions as {dispose(): unknown}[])
+        await d.dispose();
+    await loaded.extension.deactivate();
+    loaded.uninstall();
+    fs.rmSync(loaded.tmp, {recursive: true, force: true});
+}
+
+describe("extension bundle in plain Node (fake vscode module at the boundary)", () => {
+    it("activates fast, registers every contract command, the views and the inline provider, and loads no model", async () => {
+        const started = Date.now();
+        const loaded = activate();
+        try {
+            const ms = Date.now() - started;
+            assert.ok(ms < 2000, `activation took ${ms} ms`);
+            for (const id of contractCommands)
+                assert.ok(loaded.fake.commands.has(id), id);
+            assert.ok(loaded.fake.webviewProviders.has("hindsight.chat"));
+            assert.equal(loaded.fake.inlineProviders.length, 1);
+            assert.match(loaded.fake.statusItems[0]!.text, /^Hindsight/);
+            assert.deepEqual(await loaded.fake.commands.get("hindsight.status")!({}), {state: "idle"});
+            // every command the manifest lists is registered, and the other way round
+            const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as {contributes: {commands: {command: string}[]}};
+            assert.deepEqual(pkg.contributes.commands.map((c) => c.command).sort(), [...loaded.fake.commands.keys()].sort());
+        } finally {
+            await shutdown(loaded);
+        }
+    });
+
+    it("a missing model is one clear MODEL_NOT_FOUND error, and the status says so", async () => {
+        const previous = process.env.HINDSIGHT_MODEL;
+        const models = process.env.HINDSIGHT_MODELS_DIR;
+        delete process.env.HINDSIGHT_MODEL;
+        const loaded = activate();
+        process.env.HINDSIGHT_MODELS_DIR = path.join(loaded.tmp, "no-models");
+        try {
+            await assert.rejects(loaded.api.whenReady(), (err: Error & {code?: string}) => err.code === "MODEL_NOT_FOUND" && /Download/.test(err.message));
+            assert.equal(loaded.api.status().state, "error");
+            await assert.rejects(Promise.resolve(loaded.fake.commands.get("hindsight.ask")!({request: "hi"})), (err: {code?: string}) => err.code === "MODEL_NOT_FOUND");
+            await assert.rejects(Promise.resolve(loaded.fake.commands.get("hindsight.ask")!({request: 5})), (err: {code?: string}) => err.code === "INVALID_ARGUMENT");
+        } finally {
+            if (previous != null)
+                process.env.HINDSIGHT_MODEL = previous;
+            if (models == null)
+                delete process.env.HINDSIGHT_MODELS_DIR;
+            else
+                process.env.HINDSIGHT_MODELS_DIR = models;
+            await shutdown(loaded);
+        }
+    });
+
+    it("@model asks, remembers, reuses, marks, exports, forgets and suggests inline through the bundle (SmolLM2)", async function () {
+        this.timeout(600_000);
+        const modelPath = await realTestModel();
+        const loaded = activate({"hindsight.modelPath": modelPath, "hindsight.maxTokens": 48, "hindsight.maxRounds": 2, "hindsight.inline.delayMs": 0});
+        const run = (id: string, arg: unknown = {}) => Promise.resolve(loaded.fake.commands.get(id)!(arg));
+        try {
+            await loaded.api.whenReady();
+            const status = await run("hindsight.status") as {state: string, device: string};
+            assert.equal(status.state, "ready");
+            assert.ok(status.device.length > 0);
+
+            const first = await run("hindsight.ask", {request: "What does parse_line return for an empty line?"}) as {answer: string, usedLogs: string[], logId: string};
+            assert.equal(typeof first.answer, "string");
+            assert.ok(first.logId != null, "the task was logged");
+            const second = await run("hindsight.ask", {request: "What does parse_line return for an empty line?", mode: "kv"}) as {usedLogs: string[], logId: string};
+            assert.ok(second.usedLogs.includes(first.logId), "the second ask reused the first session");
+
+            const list = await run("hindsight.listMemory") as {id: string, task: string, outcome: string, nTokens: number, pinned: boolean}[];
+            assert.deepEqual(list.map((l) => l.id).sort(), [first.logId, second.logId].sort());
+            assert.ok(list.every((l) => l.nTokens > 0 && l.pinned === false));
+
+            assert.deepEqual(await run("hindsight.markGood", {logId: first.logId}), {logId: first.logId, outcome: "accepted"});
+            assert.deepEqual(await run("hindsight.markBad"), {logId: second.logId, outcome: "rejected"});
+            const marked = await run("hindsight.listMemory") as {id: string, outcome: string}[];
+            assert.equal(marked.find((l) => l.id === first.logId)!.outcome, "accepted");
+
+            const file = path.join(loaded.tmp, "memory.jsonl");
+            assert.deepEqual(await run("hindsight.exportMemory", {file}), {count: 2, file});
+            assert.deepEqual(await run("hindsight.forgetLast"), {logId: second.logId});
+            assert.equal((await run("hindsight.listMemory") as unknown[]).length, 1);
+            assert.deepEqual(await run("hindsight.importMemory", {file}), {count: 1, file});
+            assert.equal((await run("hindsight.listMemory") as unknown[]).length, 2);
+
+            const doc = new FakeDocument(loaded.fake.Uri.file(path.join(loaded.tmp, "ws", "a.py")), "python", "def add(a, b):\n    return ");
+            const position = doc.positionAt(doc.text.length);
+            const token = {isCancellationRequested: false, onCancellationRequested: () => ({dispose() {}})};
+            const items = await loaded.fake.inlineProviders[0]!.provideInlineCompletionItems(doc, position, {}, token);
+            assert.ok(Array.isArray(items));
+            for (const item of items)
+                assert.ok(!item.insertText.includes("\n"), "a mid-line suggestion is one line");
+        } finally {
+            await shutdown(loaded);
+        }
+    });
+});
