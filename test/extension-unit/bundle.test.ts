@@ -128,13 +128,16 @@ describe("extension bundle in plain Node (fake vscode module at the boundary)", 
             assert.deepEqual(await run("hindsight.importMemory", {file}), {count: 1, file});
             assert.equal((await run("hindsight.listMemory") as unknown[]).length, 2);
 
-            const doc = new FakeDocument(loaded.fake.Uri.file(path.join(loaded.tmp, "ws", "a.py")), "python", "def add(a, b):\n    return ");
-            const position = doc.positionAt(doc.text.length);
+            // two different places in a row: the inline context's one sequence is reused, and each gets a suggestion
             const token = {isCancellationRequested: false, onCancellationRequested: () => ({dispose() {}})};
-            const items = await loaded.fake.inlineProviders[0]!.provideInlineCompletionItems(doc, position, {}, token);
-            assert.ok(Array.isArray(items));
-            for (const item of items)
-                assert.ok(!item.insertText.includes("\n"), "a mid-line suggestion is one line");
+            for (const text of ["def add(a, b):\n    return ", "def average_price(lines):\n    "]) {
+                const doc = new FakeDocument(loaded.fake.Uri.file(path.join(loaded.tmp, "ws", "a.py")), "python", text);
+                const items = await loaded.fake.inlineProviders[0]!.provideInlineCompletionItems(doc, doc.positionAt(text.length), {}, token);
+                assert.equal(items.length, 1, `a suggestion after ${JSON.stringify(text)} (log: ${loaded.fake.messages.filter((m) => m.includes("inline")).join("; ")})`);
+                assert.ok(items[0]!.insertText.trim().length > 0);
+                if (text.endsWith("return "))
+                    assert.ok(!items[0]!.insertText.includes("\n"), "a mid-line suggestion is one line");
+            }
         } finally {
             await shutdown(loaded);
         }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import {buildInlinePrompt, InlineCompleter, MAX_PREFIX_CHARS, toAbortSignal, trimCompletion, type FimTokens, type InlineBackend,
+import {buildInlinePrompt, completionIsDone, InlineCompleter, MAX_PREFIX_CHARS, toAbortSignal, trimCompletion, type FimTokens, type InlineBackend,
     type InlinePrompt} from "../../src/extension/inline/inlineLogic.js";
 
 const qwenFim: FimTokens = {prefix: "<|fim_prefix|>", suffix: "<|fim_suffix|>", middle: "<|fim_middle|>"};
@@ -62,6 +62,24 @@ describe("inline suggestions (editor-free logic)", () => {
         assert.equal(trimCompletion("return a + b<|endoftext|>junk", {suffix: "", linePrefix: ""}), "return a + b");
         assert.equal(trimCompletion("    return a + b\nprint(add(1, 2))\n", {suffix: "\nprint(add(1, 2))\n", linePrefix: ""}), "    return a + b");
         assert.equal(trimCompletion("  \n\n", {suffix: "", linePrefix: ""}), "");
+    });
+
+    it("on an indented empty line: skips leading blank lines and indentation, and ends at the block's blank line", () => {
+        const raw = "\n    with open(path) as f:\n        return f.read()\n\n# Example usage:\nprint(1)";
+        assert.equal(trimCompletion(raw, {suffix: "", linePrefix: "    "}), "with open(path) as f:\n        return f.read()");
+        assert.equal(trimCompletion(" return sum(lines)", {suffix: "", linePrefix: "    "}), "return sum(lines)");
+        assert.equal(trimCompletion("\nnext", {suffix: "", linePrefix: "x = "}), "", "mid-line, a suggestion that starts a new line is dropped");
+        assert.equal(completionIsDone("a\n\n", 6), true);
+        assert.equal(completionIsDone("\n    a\n    b", 6), false);
+        assert.equal(completionIsDone("a\nb", 1), true);
+    });
+
+    it("answers a repeated prompt from its last suggestion without generating again", async () => {
+        const backend = new ScriptedBackend(null, ["1"]);
+        const completer = new InlineCompleter(backend, {delayMs: () => 0});
+        assert.equal(await completer.complete(ctx("x = "), new AbortController().signal), "1");
+        assert.equal(await completer.complete(ctx("x = "), new AbortController().signal), "1");
+        assert.equal(backend.prompts.length, 1);
     });
 
     it("completes through the backend with the token cap and a FIM prompt", async () => {

@@ -66,7 +66,10 @@ export interface TrimOptions {
 /** Special tokens a FIM model may print that end a suggestion. */
 const stopMarkers = ["<|endoftext|>", "<|fim_pad|>", "<|file_sep|>", "<|repo_name|>", "<|im_end|>", "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"];
 
-/** The part of the model's text to show: capped in lines, without stop markers, trailing blanks or a repeat of the suffix. */
+/**
+ * The part of the model's text to show: without stop markers; on an empty line, without leading blank lines or
+ * re-typed indentation; one block (up to the first blank line), capped in lines; without a repeat of the suffix.
+ */
 export function trimCompletion(raw: string, options: TrimOptions): string {
     let text = raw;
     for (const marker of stopMarkers) {
@@ -77,11 +80,21 @@ export function trimCompletion(raw: string, options: TrimOptions): string {
     const midLine = options.linePrefix.trim() !== "";
     const maxLines = options.maxLines ?? (midLine ? 1 : 6);
     let lines = text.split("\n");
-    // a suggestion that starts with a newline on a non-empty line: keep the line break, show the next lines
-    const firstContent = lines.findIndex((line) => line.trim() !== "");
-    if (firstContent < 0)
+    if (!midLine) {
+        // the cursor is on an empty (maybe indented) line: start at the first line with content, and do not indent
+        // again where the editor already did
+        const first = lines.findIndex((line) => line.trim() !== "");
+        if (first < 0)
+            return "";
+        lines = lines.slice(first);
+        if (options.linePrefix !== "")
+            lines[0] = lines[0]!.trimStart();
+    } else if (lines[0]!.trim() === "")
         return "";
-    lines = lines.slice(0, firstContent + maxLines);
+    const blank = lines.findIndex((line, i) => i > 0 && line.trim() === "");
+    if (blank > 0)
+        lines = lines.slice(0, blank);
+    lines = lines.slice(0, maxLines);
     const nextSuffixLine = options.suffix.split("\n").find((line) => line.trim() !== "")?.trim();
     if (nextSuffixLine != null && nextSuffixLine.length > 2) {
         const repeat = lines.findIndex((line, i) => i > 0 && line.trim() === nextSuffixLine);
@@ -89,6 +102,12 @@ export function trimCompletion(raw: string, options: TrimOptions): string {
             lines = lines.slice(0, repeat);
     }
     return lines.join("\n").replace(/\s+$/, "");
+}
+
+/** Whether generation can stop: the text has more lines than can be shown, or a block ended with a blank line. */
+export function completionIsDone(text: string, maxLines: number): boolean {
+    const body = text.replace(/^\s*\n/, "");
+    return body.split("\n").length > maxLines || /\S[^]*\n[ \t]*\n/.test(body);
 }
 
 /** Where the text comes from: a model, or a fake in tests. */
@@ -133,6 +152,8 @@ export function delay(ms: number, signal: AbortSignal): Promise<void> {
  */
 export class InlineCompleter {
     private previous: AbortController | undefined;
+    /** The last prompt and its suggestion: VS Code asks again for the same position (e.g. after a cursor move back). */
+    private last: {prompt: string, text: string | null} | undefined;
 
     public constructor(private readonly backend: InlineBackend, private readonly options: InlineCompleterOptions) {}
 
@@ -150,18 +171,21 @@ export class InlineCompleter {
             if (mine.signal.aborted)
                 return null;
             const prompt = buildInlinePrompt(context, fim);
+            if (this.last?.prompt === prompt.text)
+                return this.last.text;
             const linePrefix = context.prefix.slice(context.prefix.lastIndexOf("\n") + 1);
             const trim = {suffix: context.suffix, linePrefix};
             const maxLines = linePrefix.trim() !== "" ? 1 : 6;
             const raw = await this.backend.generate(prompt, {
                 maxTokens: this.options.maxTokens ?? 64,
                 signal: mine.signal,
-                shouldStop: (text) => text.replace(/^\s*\n/, "").split("\n").length > maxLines
+                shouldStop: (text) => completionIsDone(text, maxLines)
             });
             if (mine.signal.aborted)
                 return null;
-            const text = trimCompletion(raw, trim);
-            return text === "" ? null : text;
+            const text = trimCompletion(raw, trim) || null;
+            this.last = {prompt: prompt.text, text};
+            return text;
         } catch (err) {
             if (!mine.signal.aborted)
                 this.options.onError?.(err);

@@ -12,6 +12,7 @@ const INLINE_CONTEXT_SIZE = 2048;
  */
 export class InlineModel implements InlineBackend {
     private context: Promise<LlamaContext> | undefined;
+    private seq: Promise<LlamaContextSequence> | undefined;
     private queue: Promise<unknown> = Promise.resolve();
     private readonly fim: FimTokens | null;
     private disposed = false;
@@ -24,9 +25,17 @@ export class InlineModel implements InlineBackend {
         return this.fim;
     }
 
+    /** The one sequence of the inline context, created on first use (a context hands each sequence out once). */
     private sequence(): Promise<LlamaContextSequence> {
-        this.context ??= this.runtime.createContext({sequences: 1, contextSize: Math.min(INLINE_CONTEXT_SIZE, this.runtime.options.contextSize)});
-        return this.context.then((context) => context.getSequence());
+        if (this.seq == null) {
+            this.context = this.runtime.createContext({sequences: 1, contextSize: Math.min(INLINE_CONTEXT_SIZE, this.runtime.options.contextSize)});
+            this.seq = this.context.then((context) => context.getSequence());
+            this.seq.catch(() => {
+                this.context = undefined;
+                this.seq = undefined;
+            });
+        }
+        return this.seq;
     }
 
     public generate(prompt: InlinePrompt, options: {maxTokens: number, signal: AbortSignal, shouldStop(text: string): boolean}): Promise<string> {
