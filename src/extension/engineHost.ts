@@ -1,6 +1,7 @@
 import path from "node:path";
 import type {AskOptions, AskResult, HindsightEngine, LogStore, ModelRuntime} from "../engine/index.js";
 import type {StatusInfo} from "../shared/protocol.js";
+import {CpuUnsupportedError, currentLanceCpuProblem} from "./cpuSupport.js";
 import {requireEngineModule, errorMessage, type EngineModule} from "./engineLoader.js";
 import {Emitter} from "./emitter.js";
 import {InlineModel} from "./inline/inlineModel.js";
@@ -42,15 +43,20 @@ export class EngineHost {
     /** The log store alone (memory features do not need the model). */
     public store(): Promise<LogStore> {
         this.storePromise ??= (async () => {
+            const cpuProblem = currentLanceCpuProblem();
+            if (cpuProblem != null)
+                throw new CpuUnsupportedError(cpuProblem);
             const engine = await requireEngineModule();
             const folder = this.settings().storageFolder;
             this.log(`Opening the log store at ${folder}`);
             return engine.LogStore.open(folder);
         })();
-        this.storePromise.catch(() => {
-            this.storePromise = undefined;
+        const mine = this.storePromise;
+        mine.catch(() => {
+            if (this.storePromise === mine)
+                this.storePromise = undefined;
         });
-        return this.storePromise;
+        return mine;
     }
 
     /** Model, store and engine, loaded once; a failure is reported in the status and retried on the next call. */
