@@ -63,6 +63,6 @@ if (target !== "linux-x64") {
 fs.mkdirSync(path.dirname(out), {recursive: true});
 const started = Date.now();
 run("npx", ["vsce", "package", "--target", target, "--ignoreFile", ignoreFile, "--out", out,
-    "--allow-missing-repository", "--skip-license"]);
+    "--allow-missing-repository", "--skip-license", "--no-rewrite-relative-links"]);
 const bytes = fs.statSync(out).size;
 console.log(JSON.stringify({target, vsix: out, bytes, megabytes: Number((bytes / 2 ** 20).toFixed(1)), seconds: (Date.now() - started) / 1000}));

@@ -7,7 +7,6 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import {runExtensionTests} from "./runExtensionTests.mjs";
 
 /** @param {string[]} argv */
 export function parseVSCodeArgs(argv) {
@@ -49,6 +48,7 @@ if (args.userDataDir != null) {
     }
 }
 try {
+    const {runExtensionTests} = await import("./runExtensionTests.mjs");
     const code = await runExtensionTests({
         extensionDevelopmentPath: args.extensionDevelopmentPath,
         extensionTestsPath: args.extensionTestsPath,
