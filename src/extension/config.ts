@@ -2,7 +2,7 @@ import path from "node:path";
 import * as vscode from "vscode";
 import type {GpuSetting, HostSettings, KvCacheSetting, MemoryScope} from "./settings.js";
 
-/** The engine's DEFAULT_EXCLUDE_GLOBS, as package.json declares them (a unit test keeps the two equal). */
+/** Only when VS Code gives no value: package.json declares the engine's DEFAULT_EXCLUDE_GLOBS as the default (a unit test keeps them equal). */
 const fallbackExcludes: string[] = [];
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import {DEFAULT_EXCLUDE_GLOBS} from "../../src/engine/index.js";
+
+interface Manifest {
+    name: string;
+    publisher: string;
+    main: string;
+    icon: string;
+    engines: {vscode: string};
+    activationEvents: string[];
+    capabilities: {untrustedWorkspaces: {supported: string}};
+    contributes: {
+        viewsContainers: {activitybar: {id: string, title: string, icon: string}[]};
+        views: Record<string, {id: string, name: string, type?: string}[]>;
+        commands: {command: string, title: string, category: string}[];
+        menus: Record<string, {command: string}[]>;
+        configuration: {properties: Record<string, {default: unknown}>};
+    };
+}
+
+const manifest = JSON.parse(fs.readFileSync("package.json", "utf8")) as Manifest;
+
+describe("extension manifest (the contract the e2e tests rely on)", () => {
+    it("is hindsight-dev.hindsight, for VS Code ^1.95, loading dist/extension.cjs on startup", () => {
+        assert.equal(`${manifest.publisher}.${manifest.name}`, "hindsight-dev.hindsight");
+        assert.equal(manifest.engines.vscode, "^1.95.0");
+        assert.equal(manifest.main, "./dist/extension.cjs");
+        assert.ok(manifest.activationEvents.includes("onStartupFinished"));
+        assert.equal(manifest.capabilities.untrustedWorkspaces.supported, "limited");
+        assert.ok(fs.existsSync(manifest.icon) && fs.existsSync("media/hindsight.svg"));
+    });
+
+    it("has the Hindsight container with the chat webview and the memory view", () => {
+        assert.deepEqual(manifest.contributes.viewsContainers.activitybar, [{id: "hindsight", title: "Hindsight", icon: "media/hindsight.svg"}]);
+        const views = manifest.contributes.views.hindsight!;
+        assert.deepEqual(views.map((v) => [v.id, v.name]), [["hindsight.chat", "Chat"], ["hindsight.memory", "Memory"]]);
+        assert.equal(views[0]!.type, "webview");
+    });
+
+    it("titles every command \"Hindsight: …\" and puts the selection commands in the editor context menu", () => {
+        for (const c of manifest.contributes.commands)
+            assert.equal(c.category, "Hindsight", c.command);
+        const context = manifest.contributes.menus["editor/context"]!.map((m) => m.command);
+        assert.deepEqual(context, ["hindsight.askSelection", "hindsight.explain", "hindsight.fix", "hindsight.writeTests"]);
+    });
+
+    it("declares the settings with their defaults, the exclude globs being the engine's", () => {
+        const p = manifest.contributes.configuration.properties;
+        const expected: Record<string, unknown> = {
+            "hindsight.modelPath": "", "hindsight.gpu": "auto", "hindsight.kvCacheType": "f16", "hindsight.logsPerRequest": 3,
+            "hindsight.memoryScope": "workspace", "hindsight.storageFolder": "", "hindsight.threads": 0, "hindsight.inline.enabled": true,
+            "hindsight.inline.delayMs": 300, "hindsight.inline.useMemory": false, "hindsight.maxRounds": 4, "hindsight.maxTokens": 384
+        };
+        for (const [key, value] of Object.entries(expected))
+            assert.deepEqual(p[key]?.default, value, key);
+        assert.deepEqual(p["hindsight.excludeGlobs"]!.default, [...DEFAULT_EXCLUDE_GLOBS]);
+    });
+});
