@@ -4,6 +4,7 @@
 //   dist/engine.mjs       the engine as an ES module, loaded by the extension with a real import() on first use,
 //                         so node-llama-cpp (ESM-only) and LanceDB never load during activation
 //   dist/webview/         the chat sidebar (browser IIFE + CSS + codicons)
+import {execFileSync} from "node:child_process";
 import {build} from "esbuild";
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -71,6 +72,9 @@ await build({
     external,
     logLevel: "warning"
 });
+
+// esbuild does not type-check, and the repo's tsconfig has no DOM types: check the webview with its own.
+execFileSync(process.execPath, [path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(root, "webview")], {stdio: "inherit"});
 
 await build({
     entryPoints: ["webview/main.ts"],
