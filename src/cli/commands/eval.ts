@@ -1,0 +1,123 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import {askModes, HindsightError, KV_ALONE_SUFFIX, LogStore, type AskMode} from "../../engine/index.js";
+import {Journal} from "../../eval/Journal.js";
+import {directoryBytes, summarize, toMarkdown, type RunMeta, type StorageSummary} from "../../eval/report.js";
+import {runEval} from "../../eval/runEval.js";
+import {loadSuite, suiteNames, type SuiteName} from "../../eval/suites.js";
+import {writeChart} from "../../eval/chart.js";
+import {optFlag, optInt, optString, type ParsedArgs} from "../args.js";
+import type {CliContext, CommandResult} from "../CliContext.js";
+import {withEngine} from "../openEngine.js";
+
+const list = (value: string | undefined) => value?.split(",").map((s) => s.trim()).filter((s) => s !== "");
+
+/**
+ * `hindsight eval --suite code|mmlupro|2wiki [--limit N] [--log-limit N] [--modes a,b] [--seed N] [--data F,F]
+ * [--log-data F] [--corpus F] [--run NAME] [--out DIR] [--k 3] [--max-rounds N] [--max-tokens N] [--report-only]`:
+ * runs (or continues) an evaluation and writes results.json, results.md and chart.png under OUT/RUN.
+ */
+export async function evalCommand(ctx: CliContext, args: ParsedArgs): Promise<CommandResult> {
+    const suiteName = (optString(args, "suite") ?? "code") as SuiteName;
+    if (!suiteNames.includes(suiteName))
+        throw new HindsightError("INVALID_ARGUMENT", `--suite must be one of ${suiteNames.join(", ")}.`);
+    const modes = (list(optString(args, "modes")) ?? [...askModes]) as AskMode[];
+    const bad = modes.find((m) => !askModes.includes(m));
+    if (bad != null || modes.length === 0)
+        throw new HindsightError("INVALID_ARGUMENT", `--modes takes a comma-separated list of ${askModes.join(", ")} (got "${bad ?? ""}").`);
+    const limit = optString(args, "limit") == null ? undefined : optInt(args, "limit", 0, {min: 1, max: 100000});
+    const logLimit = optString(args, "log-limit") == null ? undefined : optInt(args, "log-limit", 0, {min: 0, max: 100000});
+    const seed = optInt(args, "seed", 0, {min: 0, max: 2 ** 31});
+    const k = optInt(args, "k", 3, {min: 1, max: 20});
+    const maxRounds = optString(args, "max-rounds") == null ? undefined : optInt(args, "max-rounds", 1, {min: 1, max: 20});
+    const maxTokens = optString(args, "max-tokens") == null ? undefined : optInt(args, "max-tokens", 384, {min: 16, max: 8192});
+    const suite = loadSuite(suiteName, {
+        data: list(optString(args, "data"))?.map((f) => path.resolve(f)),
+        logData: list(optString(args, "log-data"))?.map((f) => path.resolve(f)),
+        corpus: optString(args, "corpus"), limit, logLimit, seed, maxRounds, maxTokensPerRound: maxTokens
+    });
+    if (suite.testTasks.length === 0)
+        throw new HindsightError("INVALID_ARGUMENT", "No tasks to evaluate: check --data and --limit.");
+
+    const modelStem = ctx.modelPath == null ? "model" : path.basename(ctx.modelPath).replace(/\.gguf$/i, "");
+    const runName = optString(args, "run") ?? `${suiteName}-${modelStem}-n${limit ?? "all"}-s${seed}`;
+    const runDir = path.resolve(optString(args, "out") ?? path.join("eval", "results"), runName);
+    fs.mkdirSync(runDir, {recursive: true});
+    const journal = Journal.open(path.join(runDir, "items.jsonl"));
+    const storeDir = path.join(runDir, "store");
+    const metaFile = path.join(runDir, "meta.json");
+    const command = "hindsight " + process.argv.slice(2).map((a) => /^[\w./,:=@-]+$/.test(a) ? a : JSON.stringify(a)).join(" ");
+    const workspace = `eval:${suiteName}`;
+
+    if (!optFlag(args, "report-only")) {
+        await withEngine({...ctx, storeDir}, args, async (engine) => {
+            const rt = engine.runtime;
+            const meta: RunMeta = {
+                suite: suiteName, command,
+                model: {
+                    path: rt.options.modelPath, name: modelName(rt.model.fileInfo.metadata), sha256: rt.fingerprint.parts.modelSha256,
+                    kvType: rt.options.kvType, threads: rt.options.threads, contextSize: rt.options.contextSize
+                },
+                seed, logTasks: suite.logTasks.length, testTasks: suite.testTasks.length, modes, k,
+                maxRounds: suite.maxRounds, maxTokensPerRound: suite.maxTokensPerRound,
+                data: suite.files.data.map(relative), logData: suite.files.logData.map(relative),
+                host: `${os.cpus()[0]?.model ?? "cpu"} (${rt.device})`, updatedAt: new Date().toISOString()
+            };
+            fs.writeFileSync(metaFile, JSON.stringify(meta, null, 2) + "\n");
+            ctx.info(`Run ${runName}: ${suite.logTasks.length} tasks to log, ${suite.testTasks.length} x ${modes.length} modes; results in ${runDir}`);
+            await runEval(engine, suite, journal, {modes, workspace, k, signal: ctx.signal, progress: ctx.json ? null : undefined});
+            meta.updatedAt = new Date().toISOString();
+            fs.writeFileSync(metaFile, JSON.stringify(meta, null, 2) + "\n");
+        });
+    }
+    if (!fs.existsSync(metaFile))
+        throw new HindsightError("INVALID_ARGUMENT", `No run at ${runDir} to report on; run it first (without --report-only).`);
+    const meta = JSON.parse(fs.readFileSync(metaFile, "utf8")) as RunMeta;
+    const report = summarize(meta, journal.all(), await storageOf(storeDir, workspace));
+    fs.writeFileSync(path.join(runDir, "results.json"), JSON.stringify(report, null, 1) + "\n");
+    const markdown = toMarkdown(report);
+    fs.writeFileSync(path.join(runDir, "results.md"), markdown);
+    writeChart(path.join(runDir, "chart.png"), report);
+    return {json: {runDir, phase1: report.phase1, modes: report.modes, completeTasks: report.completeTasks, kvVersus: report.kvVersus, storage: report.storage}, text: markdown};
+}
+
+function relative(file: string): string {
+    const rel = path.relative(process.cwd(), file);
+    return rel.startsWith("..") ? file : rel;
+}
+
+function modelName(metadata: unknown): string {
+    const general = (metadata as {general?: {name?: unknown, size_label?: unknown, file_type?: unknown}}).general;
+    return typeof general?.name === "string" ? general.name : "unknown model";
+}
+
+async function storageOf(storeDir: string, workspace: string): Promise<StorageSummary | null> {
+    if (!fs.existsSync(storeDir))
+        return null;
+    const store = await LogStore.open(storeDir, {readOnly: true});
+    try {
+        const logs = await store.listLogs({workspace});
+        let text = 0, kv = 0, kvN = 0, kvTokens = 0, alone = 0, aloneN = 0;
+        for (const log of logs) {
+            text += Buffer.byteLength(log.logText);
+            for (const info of await store.kvInfo(log.id)) {
+                if (info.fingerprint.endsWith(KV_ALONE_SUFFIX)) {
+                    alone += info.bytes;
+                    aloneN++;
+                } else {
+                    kv += info.bytes;
+                    kvTokens += info.nTokens;
+                    kvN++;
+                }
+            }
+        }
+        return {
+            logs: logs.length, textBytesPerLog: logs.length === 0 ? 0 : text / logs.length,
+            kvBytesPerLog: kvN === 0 ? null : kv / kvN, kvAloneBytesPerLog: aloneN === 0 ? null : alone / aloneN,
+            kvTokensPerLog: kvN === 0 ? null : kvTokens / kvN, storeBytesOnDisk: directoryBytes(storeDir)
+        };
+    } finally {
+        store.close();
+    }
+}

@@ -1,0 +1,112 @@
+/** Scoring and statistics: exact match / F1 as SQuAD and the LAG paper normalize, Wilson and normal intervals. */
+
+export function normalizeAnswer(text: string): string {
+    return text
+        .toLowerCase()
+        .replace(/[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g, " ")
+        .replace(/\b(a|an|the)\b/g, " ")
+        .replace(/\s+/g, " ")
+        .trim();
+}
+
+export function exactMatch(prediction: string, gold: string): boolean {
+    return normalizeAnswer(prediction) === normalizeAnswer(gold);
+}
+
+export function f1Score(prediction: string, gold: string): number {
+    const p = normalizeAnswer(prediction).split(" ").filter((t) => t !== "");
+    const g = normalizeAnswer(gold).split(" ").filter((t) => t !== "");
+    if (p.length === 0 || g.length === 0)
+        return p.length === g.length ? 1 : 0;
+    const counts = new Map<string, number>();
+    for (const t of g)
+        counts.set(t, (counts.get(t) ?? 0) + 1);
+    let common = 0;
+    for (const t of p) {
+        const c = counts.get(t) ?? 0;
+        if (c > 0) {
+            common++;
+            counts.set(t, c - 1);
+        }
+    }
+    if (common === 0)
+        return 0;
+    const precision = common / p.length, recall = common / g.length;
+    return 2 * precision * recall / (precision + recall);
+}
+
+/** The option letter a multiple-choice answer names: "ANSWER: (C)", "The answer is C", "C. foo", ... */
+export function choiceLetter(answer: string, nOptions: number): string | null {
+    const letters = "ABCDEFGHIJKLMNOP".slice(0, nOptions);
+    const patterns = [
+        new RegExp(`answer(?: is)?\\s*[:\\-]?\\s*\\(?([${letters}])\\)?(?![a-zA-Z])`, "i"),
+        new RegExp(`^\\s*\\(?([${letters}])\\)?(?:[.):\\s]|$)`),
+        new RegExp(`\\(([${letters}])\\)`),
+        new RegExp(`(?<![a-zA-Z])([${letters}])(?![a-zA-Z])`)
+    ];
+    for (const pattern of patterns) {
+        const match = pattern.exec(answer);
+        if (match != null)
+            return match[1]!.toUpperCase();
+    }
+    return null;
+}
+
+export interface Interval {
+    value: number;
+    low: number;
+    high: number;
+    n: number;
+}
+
+/** Wilson score interval (95%) for `successes` out of `n`. */
+export function wilson(successes: number, n: number, z = 1.96): Interval {
+    if (n === 0)
+        return {value: NaN, low: NaN, high: NaN, n};
+    const p = successes / n;
+    const denom = 1 + z * z / n;
+    const centre = (p + z * z / (2 * n)) / denom;
+    const half = z * Math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom;
+    return {value: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half), n};
+}
+
+/** Mean with a normal-approximation 95% interval (t would be wider for tiny n; we report n next to it). */
+export function meanInterval(values: readonly number[], z = 1.96): Interval {
+    const n = values.length;
+    if (n === 0)
+        return {value: NaN, low: NaN, high: NaN, n};
+    const mean = values.reduce((a, b) => a + b, 0) / n;
+    if (n === 1)
+        return {value: mean, low: mean, high: mean, n};
+    const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
+    const half = z * Math.sqrt(variance / n);
+    return {value: mean, low: mean - half, high: mean + half, n};
+}
+
+/** Parses a Python list literal of strings (as some data files store options): `['a', "b's"]`. */
+export function parsePythonStringList(text: string): string[] {
+    const out: string[] = [];
+    let i = text.indexOf("[") + 1;
+    if (i === 0)
+        throw new Error("not a list literal");
+    const escapes: Record<string, string> = {n: "\n", t: "\t", r: "\r", "\\": "\\", "'": "'", "\"": "\""};
+    while (i < text.length) {
+        const ch = text[i]!;
+        if (ch === "]")
+            return out;
+        if (ch === "'" || ch === "\"") {
+            let value = "";
+            i++;
+            while (i < text.length && text[i] !== ch) {
+                if (text[i] === "\\" && i + 1 < text.length) {
+                    value += escapes[text[i + 1]!] ?? "\\" + text[i + 1]!;
+                    i += 2;
+                } else
+                    value += text[i++]!;
+            }
+            out.push(value);
+        }
+        i++;
+    }
+    throw new Error("unterminated list literal");
+}

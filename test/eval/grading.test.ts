@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import {candidateProgram, gradePython} from "../../src/eval/pythonGrader.js";
+import {choiceLetter, exactMatch, f1Score, meanInterval, parsePythonStringList, wilson} from "../../src/eval/metrics.js";
+import {codeTasks, mmluProTasks} from "../../src/eval/datasets.js";
+import {shippedDataDir} from "../../src/eval/suites.js";
+import path from "node:path";
+
+const reference = "def add_up(xs):\n    return sum(xs)\n";
+const inputs = ["[1, 2, 3]", "[]", "[-5, 5, 10]"];
+
+describe("eval grading (Python subprocess)", function () {
+    it("a right solution passes every input", async function () {
+        const r = await gradePython({kind: "io", code: "def add_up(xs):\n    t = 0\n    for x in xs: t += x\n    return t\n", entryPoint: "add_up", reference, inputs});
+        assert.deepEqual(r, {passed: true, total: 3, ok: 3, detail: ""});
+    });
+
+    it("a wrong solution fails and names the input", async function () {
+        const r = await gradePython({kind: "io", code: "def add_up(xs):\n    return len(xs)\n", entryPoint: "add_up", reference, inputs});
+        assert.equal(r.passed, false);
+        assert.match(r.detail, /wrong answer on input \[1, 2, 3\]/);
+    });
+
+    it("an infinite loop fails by timeout", async function () {
+        const started = Date.now();
+        const r = await gradePython({kind: "io", code: "def add_up(xs):\n    while True:\n        pass\n", entryPoint: "add_up", reference, inputs}, {callTimeoutS: 1});
+        assert.equal(r.passed, false);
+        assert.match(r.detail, /timeout/);
+        assert.ok(Date.now() - started < 15_000);
+    });
+
+    it("an exception fails and says which", async function () {
+        const r = await gradePython({kind: "io", code: "def add_up(xs):\n    raise ValueError('nope')\n", entryPoint: "add_up", reference, inputs});
+        assert.equal(r.passed, false);
+        assert.match(r.detail, /ValueError: nope/);
+    });
+
+    it("a candidate cannot open a network connection", async function () {
+        const code = "import socket\ndef add_up(xs):\n    socket.create_connection(('127.0.0.1', 9))\n    return sum(xs)\n";
+        const r = await gradePython({kind: "io", code, entryPoint: "add_up", reference, inputs});
+        assert.equal(r.passed, false);
+        assert.match(r.detail, /network and processes are disabled/);
+    });
+
+    it("HumanEval-style check(): canonical passes, a wrong body fails", async function () {
+        const test = "def check(candidate):\n    assert candidate([1, 2]) == 3\n    assert candidate([]) == 0\n";
+        assert.equal((await gradePython({kind: "tests", code: reference, entryPoint: "add_up", test})).passed, true);
+        assert.equal((await gradePython({kind: "tests", code: "def add_up(xs):\n    return 3\n", entryPoint: "add_up", test})).passed, false);
+    });
+
+    it("the shipped tasks: canonical solutions pass, through the answer extraction", async function () {
+        const d = shippedDataDir();
+        for (const file of ["humaneval/HumanEval.jsonl.gz", "evoeval/EvoEval_difficult.jsonl.gz"]) {
+            const tasks = codeTasks(path.join(d, file)).slice(0, 3);
+            const {readRows} = await import("../../src/eval/datasets.js");
+            const rows = readRows(path.join(d, file)).slice(0, 3);
+            for (const [i, task] of tasks.entries()) {
+                const row = rows[i]!;
+                const answer = "Here it is.\nANSWER:\n```python\n" + String(row.prompt) + "\n" + String(row.canonical_solution) + "\n```";
+                const score = await task.grade(answer);
+                assert.equal(score.correct, true, `${task.id}: ${score.detail}`);
+                assert.equal((await task.grade("```python\ndef nothing():\n    pass\n```")).correct, false);
+            }
+        }
+    });
+
+    it("a body-only answer is appended to the prompt", function () {
+        const program = candidateProgram("```python\nreturn sum(xs)\n```", "def add_up(xs):\n    \"\"\"Sum.\"\"\"\n", "add_up");
+        assert.equal(program, "def add_up(xs):\n    \"\"\"Sum.\"\"\"\n\n    return sum(xs)\n");
+    });
+});
+
+describe("eval metrics", function () {
+    it("exact match and F1 on known pairs (SQuAD normalization)", function () {
+        assert.equal(exactMatch("The Eiffel Tower.", "eiffel tower"), true);
+        assert.equal(exactMatch("Paris, France", "Paris"), false);
+        assert.equal(f1Score("Paris, France", "Paris"), 2 * (0.5 * 1) / 1.5);
+        assert.equal(f1Score("John Smith", "Smith John"), 1);
+        assert.equal(f1Score("no", "yes"), 0);
+        assert.equal(f1Score("a the", "an"), 1);
+    });
+
+    it("option letters from answers", function () {
+        assert.equal(choiceLetter("Because of X. ANSWER: C", 10), "C");
+        assert.equal(choiceLetter("The answer is (J)", 10), "J");
+        assert.equal(choiceLetter("B. Enhancers bind", 10), "B");
+        assert.equal(choiceLetter("no idea", 4), null);
+    });
+
+    it("Wilson and normal intervals", function () {
+        const w = wilson(5, 10);
+        assert.ok(Math.abs(w.low - 0.2366) < 1e-3 && Math.abs(w.high - 0.7634) < 1e-3);
+        assert.deepEqual([wilson(0, 10).low, wilson(10, 10).high], [0, 1]);
+        const m = meanInterval([1, 2, 3]);
+        assert.equal(m.value, 2);
+        assert.ok(Math.abs(m.high - m.low - 2 * 1.96 / Math.sqrt(3)) < 1e-9);
+    });
+
+    it("MMLU-Pro options stored as a Python list literal", function () {
+        assert.deepEqual(parsePythonStringList(`['a', "b's", 'c\\'d']`), ["a", "b's", "c'd"]);
+        const tasks = mmluProTasks(path.join(shippedDataDir(), "mmlupro/dev_test.json.gz"));
+        assert.equal(tasks.length, 150);
+        assert.match(tasks[0]!.request, /\nA\. .+\nB\. /);
+    });
+});

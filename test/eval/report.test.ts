@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import zlib from "node:zlib";
+import {Journal, itemKey, type ItemRecord} from "../../src/eval/Journal.js";
+import {renderChart} from "../../src/eval/chart.js";
+import {crc32} from "../../src/eval/png.js";
+import {summarize, toMarkdown, type RunMeta} from "../../src/eval/report.js";
+import type {AskMode} from "../../src/engine/index.js";
+
+function item(mode: AskMode, taskId: string, correct: boolean, phase: ItemRecord["phase"] = "eval"): ItemRecord {
+    return {
+        key: itemKey(phase, mode, taskId), phase, mode, taskId, answer: "x", correct, detail: "", rounds: 1, tokensIn: 10,
+        tokensOut: 5, ttftMs: 100, totalMs: 1000, usedLogs: mode === "none" ? [] : ["L1"], usedTasks: mode === "none" ? [] : ["P1"],
+        parentRetrieved: mode === "none" ? false : true, finishedAt: "2026-01-01T00:00:00Z"
+    };
+}
+
+const meta: RunMeta = {
+    suite: "code", command: "hindsight eval", model: {path: "/m.gguf", name: "Test", sha256: "ab".repeat(32), kvType: "f16", threads: 1, contextSize: 8192},
+    seed: 0, logTasks: 1, testTasks: 2, modes: ["none", "kv"], k: 3, maxRounds: 1, maxTokensPerRound: 64, data: [], logData: [], host: "here", updatedAt: ""
+};
+
+describe("eval journal and report", function () {
+    it("a line cut short by a kill is dropped and the file continues on a fresh line", function () {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hindsight-journal-"));
+        const file = path.join(dir, "items.jsonl");
+        const j = Journal.open(file);
+        j.append(item("none", "T1", true));
+        j.append(item("none", "T1", false));
+        fs.appendFileSync(file, JSON.stringify(item("kv", "T1", true)).slice(0, 40));
+        const j2 = Journal.open(file);
+        assert.deepEqual(j2.all().map((r) => r.key), ["eval|none|T1"]);
+        j2.append(item("kv", "T1", true));
+        assert.deepEqual(Journal.open(file).all().map((r) => r.key), ["eval|none|T1", "eval|kv|T1"]);
+        fs.rmSync(dir, {recursive: true});
+    });
+
+    it("summary pairs kv against the other modes and renders a table and a PNG", function () {
+        const items = [item("none", "P1", true, "log"), item("none", "T1", false), item("kv", "T1", true), item("none", "T2", true), item("kv", "T2", true)];
+        const report = summarize(meta, items, null);
+        assert.equal(report.completeTasks, 2);
+        assert.deepEqual(report.kvVersus, [{mode: "none", wins: 1, losses: 0, delta: 0.5}]);
+        assert.equal(report.modes[1]!.accuracy.value, 1);
+        assert.equal(report.modes[1]!.recall!.value, 1);
+        const md = toMarkdown(report);
+        assert.match(md, /\| kv \| 2 \| 100\.0 \[34\.2, 100\.0\] \|/);
+        const png = renderChart(report);
+        assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+        const width = png.readUInt32BE(16), height = png.readUInt32BE(20);
+        const idatLength = png.readUInt32BE(33);
+        const raw = zlib.inflateSync(png.subarray(41, 41 + idatLength));
+        assert.equal(raw.length, (width * 3 + 1) * height);
+        assert.equal(crc32(Buffer.from("IEND")), 0xae426082);
+    });
+});
