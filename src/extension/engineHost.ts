@@ -178,9 +178,16 @@ export const DEFAULT_MODEL_SOURCES = (module: EngineModule): string[] => [`uri:$
  */
 export async function resolveModelPath(module: EngineModule, setting: string): Promise<string> {
     const configured = setting.trim() || process.env.HINDSIGHT_MODEL?.trim() || "";
+    const dir = module.defaultModelsDir();
+    if (isModelUri(configured)) {
+        // a download source (hf:…, https://…): used once `Hindsight: Download Model` (or `hindsight model pull`) cached it
+        const record = await module.readCacheRecord(dir, `uri:${configured}`);
+        if (record != null)
+            return path.join(dir, record.files[0]!.file);
+        throw new module.ModelError("MODEL_NOT_FOUND", `The model ${configured} is not downloaded yet. Download it, or select a GGUF file you already have.`);
+    }
     if (configured !== "")
         return configured.startsWith("file://") ? new URL(configured).pathname : path.resolve(configured.replace(/^~(?=\/|$)/, process.env.HOME ?? "~"));
-    const dir = module.defaultModelsDir();
     for (const source of DEFAULT_MODEL_SOURCES(module)) {
         const record = await module.readCacheRecord(dir, source);
         if (record != null)
@@ -188,4 +195,9 @@ export async function resolveModelPath(module: EngineModule, setting: string): P
     }
     throw new module.ModelError("MODEL_NOT_FOUND",
         "Hindsight has no model yet. Download the default model, or select a GGUF file you already have.");
+}
+
+/** A model setting that names a download source rather than a file. */
+export function isModelUri(value: string): boolean {
+    return /^(hf:|https?:\/\/)/i.test(value);
 }

@@ -89,7 +89,19 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
         return [chatView, vscode.window.registerWebviewViewProvider(ChatViewProvider.viewId, chatView, {webviewOptions: {retainContextWhenHidden: true}})];
     });
 
-    feature("memory view", () => vscode.window.createTreeView("hindsight.memory", {treeDataProvider: memoryTree, showCollapseAll: false}));
+    feature("memory view", () => {
+        let size: number | null | undefined;
+        return [
+            vscode.window.createTreeView("hindsight.memory", {treeDataProvider: memoryTree, showCollapseAll: false}),
+            // a new log (an answer) or a removed one changes the memory size: show the list again
+            engineHost.onDidChangeStatus((status) => {
+                if (status.memorySize !== size) {
+                    size = status.memorySize;
+                    memoryTree.refresh();
+                }
+            })
+        ];
+    });
 
     feature("commands", () => {
         if (chatView == null)

