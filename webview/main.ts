@@ -47,7 +47,8 @@ function addMessage(view: MessageView): void {
 }
 
 function showStatus(status: StatusInfo): void {
-    const text = status.state === "ready" ? `Ready on ${status.device ?? "?"}${status.model != null ? ` · ${status.model}` : ""}`
+    const device = status.device == null || status.device === "cpu" ? "CPU" : status.device.toUpperCase();
+    const text = status.state === "ready" ? `Ready on ${device}${status.model != null ? ` · ${status.model}` : ""}`
         : status.state === "loading" ? "Loading the model…"
             : status.state === "error" ? (status.error ?? "Error") : "Model loads on first request";
     const node = byId("status");

@@ -113,6 +113,9 @@ export class MessageView {
             if (chip.dataset.logId === logId)
                 chip.remove();
         });
+        const group = this.element.querySelector(".reuse");
+        if (group != null && group.querySelector(".reuse-chip") == null)
+            group.remove();
         if (this.logId === logId) {
             this.logId = null;
             delete this.element.dataset.logId;

@@ -98,7 +98,7 @@ describe("chat webview (built bundle in jsdom)", () => {
         assert.equal(answer.dataset.logId, "L0");
         assert.equal(answer.querySelector("strong")!.textContent, "answer");
         assert.equal((host.$("#attach-selection") as HTMLInputElement).checked, true);
-        assert.match(host.$("#status")!.textContent!, /Ready on cpu/);
+        assert.match(host.$("#status")!.textContent!, /Ready on CPU/);
     });
 
     it("sends on Enter, not on Shift+Enter, streams the answer, and finishes it with chips, log id and thumbs", () => {
@@ -163,6 +163,7 @@ describe("chat webview (built bundle in jsdom)", () => {
         assert.deepEqual(host.last(), {type: "forget", payload: {logId: "P1"}});
         host.send(toWebview("forgotten", {logId: "P1"}));
         assert.equal(host.$$(".reuse-chip").length, 0);
+        assert.equal(host.$(".reuse"), null, "no chips left: the reuse line goes too");
         assert.equal(detail.hidden, true);
     });
 
