@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import type {HindsightApi} from "../../src/extension/extension.js";
 import {realTestModel} from "../support/realModel.js";
-import {createFakeVscode, fakeContext, FakeDocument, type FakeVscode} from "./support/fakeVscode.js";
+import {createFakeVscode, fakeContext, FakeDocument, FakeWebviewView, type FakeVscode} from "./support/fakeVscode.js";
 
 const root = path.resolve(".");
 const bundle = path.join(root, "dist", "extension.cjs");
@@ -73,6 +73,37 @@ describe("extension bundle in plain Node (fake vscode module at the boundary)", 
         }
     });
 
+    it("serves the chat page under a nonce CSP, answers ready with init, and ignores invalid messages", async () => {
+        const loaded = activate();
+        try {
+            const view = new FakeWebviewView();
+            const provider = loaded.fake.webviewProviders.get("hindsight.chat") as {resolveWebviewView(view: unknown): void};
+            provider.resolveWebviewView(view);
+            const html = view.webview.html;
+            const nonce = /script-src 'nonce-([^']+)'/.exec(html)?.[1];
+            assert.ok(nonce != null && nonce.length >= 16, "a nonce in the CSP");
+            assert.match(html, /default-src 'none'/);
+            assert.equal([...html.matchAll(/<script\b[^>]*>/g)].length, 1, "one script tag");
+            assert.match(html, new RegExp(`<script nonce="${nonce.replace(/[+/=]/g, (c) => `\\${c}`)}" src="https://fake\\.webview[^"]+/dist/webview/main\\.js"></script>`));
+            assert.ok(!/<script[^>]*>[^<]/.test(html), "no inline script");
+            assert.deepEqual(view.webview.options.localResourceRoots!.map((u) => u.fsPath), [path.join(root, "dist", "webview")]);
+            assert.equal(view.posted.length, 0, "nothing is sent before the page says ready");
+
+            view.fromPage({type: "ready", payload: {}});
+            const init = await view.waitFor((m) => m.type === "init");
+            assert.deepEqual(init.payload.history, []);
+            assert.deepEqual(init.payload.status, {state: "idle"});
+
+            view.fromPage({type: "forget", payload: {logId: 42}});
+            view.fromPage({type: "runCommand", payload: {id: "workbench.action.quit"}});
+            await new Promise((r) => setTimeout(r, 50));
+            assert.equal(view.posted.length, 1, "invalid messages get no answer");
+            assert.equal(loaded.fake.messages.filter((m) => m.includes("Ignored an invalid message")).length, 2);
+        } finally {
+            await shutdown(loaded);
+        }
+    });
+
     it("a missing model is one clear MODEL_NOT_FOUND error, and the status says so", async () => {
         const previous = process.env.HINDSIGHT_MODEL;
         const models = process.env.HINDSIGHT_MODELS_DIR;
@@ -111,6 +142,27 @@ describe("extension bundle in plain Node (fake vscode module at the boundary)", 
             assert.ok(first.logId != null, "the task was logged");
             const second = await run("hindsight.ask", {request: "What does parse_line return for an empty line?", mode: "kv"}) as {usedLogs: string[], logId: string};
             assert.ok(second.usedLogs.includes(first.logId), "the second ask reused the first session");
+
+            // the same through the chat page's protocol: started/streamed/finished with the reuse chip, then thumbs
+            const view = new FakeWebviewView();
+            (loaded.fake.webviewProviders.get("hindsight.chat") as {resolveWebviewView(view: unknown): void}).resolveWebviewView(view);
+            view.fromPage({type: "ready", payload: {}});
+            const init = await view.waitFor((m) => m.type === "init");
+            assert.equal((init.payload.history as unknown[]).length, 4, "the two answers so far are in the history");
+            view.fromPage({type: "ask", payload: {requestId: "page-1", text: "What does parse_line return for an empty line?", attachSelection: false}});
+            const done = await view.waitFor((m) => m.type === "stream" && m.payload.requestId === "page-1" && m.payload.done === true);
+            assert.ok(view.posted.some((m) => (m as {type: string, payload: {done?: boolean, chunk?: string}}).type === "stream" &&
+                (m as {payload: {done: boolean}}).payload.done === false), "chunks streamed before the end");
+            assert.equal(typeof done.payload.logId, "string");
+            assert.ok((done.payload.reused as {logId: string}[]).some((r) => r.logId === first.logId), "the chip names the first session");
+            const pageLog = done.payload.logId as string;
+            view.fromPage({type: "mark", payload: {logId: pageLog, outcome: "accepted"}});
+            await view.waitFor((m) => m.type === "outcome" && m.payload.logId === pageLog && m.payload.outcome === "accepted");
+            view.fromPage({type: "openSession", payload: {logId: first.logId}});
+            const detail = await view.waitFor((m) => m.type === "sessionDetail");
+            assert.equal(detail.payload.task, "What does parse_line return for an empty line?");
+            view.fromPage({type: "forget", payload: {logId: pageLog}});
+            await view.waitFor((m) => m.type === "forgotten" && m.payload.logId === pageLog);
 
             const list = await run("hindsight.listMemory") as {id: string, task: string, outcome: string, nTokens: number, pinned: boolean}[];
             assert.deepEqual(list.map((l) => l.id).sort(), [first.logId, second.logId].sort());

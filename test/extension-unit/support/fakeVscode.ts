@@ -254,3 +254,49 @@ export function fakeContext(fake: FakeVscode, extensionPath: string, storage: st
         globalState: memento()
     };
 }
+
+/** A webview view: what the provider sets (options, html) and the messages in both directions. */
+export class FakeWebviewView {
+    public readonly posted: unknown[] = [];
+    private receive: ((data: unknown) => void) | undefined;
+    private readonly disposeListeners: (() => void)[] = [];
+    public readonly webview = {
+        options: {} as {enableScripts?: boolean, localResourceRoots?: {fsPath: string}[]},
+        html: "",
+        cspSource: "https://fake.webview",
+        asWebviewUri: (uri: {fsPath: string}) => ({toString: () => `https://fake.webview${uri.fsPath}`}),
+        postMessage: async (message: unknown) => {
+            this.posted.push(JSON.parse(JSON.stringify(message)));
+            return true;
+        },
+        onDidReceiveMessage: (listener: (data: unknown) => void) => {
+            this.receive = listener;
+            return {dispose: () => undefined};
+        }
+    };
+
+    public onDidDispose(listener: () => void): {dispose(): void} {
+        this.disposeListeners.push(listener);
+        return {dispose: () => undefined};
+    }
+
+    public show(): void {}
+
+    /** A message from the page to the host. */
+    public fromPage(data: unknown): void {
+        this.receive?.(data);
+    }
+
+    /** Waits until a posted message satisfies `match`. */
+    public async waitFor(match: (message: {type: string, payload: Record<string, unknown>}) => boolean, timeoutMs = 600_000): Promise<{type: string, payload: Record<string, unknown>}> {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            const found = (this.posted as {type: string, payload: Record<string, unknown>}[]).find(match);
+            if (found != null)
+                return found;
+            if (Date.now() > deadline)
+                throw new Error(`no such message in ${JSON.stringify(this.posted).slice(0, 500)}`);
+            await new Promise((r) => setTimeout(r, 20));
+        }
+    }
+}
