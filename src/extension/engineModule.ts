@@ -6,3 +6,5 @@
 export * from "../engine/index.js";
 export {readCacheRecord} from "../engine/models/modelCache.js";
 export {toUserError} from "../engine/errors.js";
+export {loadStackedLogs} from "../engine/kv/KvLogCodec.js";
+export type {StoredKv} from "../engine/kv/KvLogCodec.js";

@@ -190,6 +190,16 @@ describe("extension bundle in plain Node (fake vscode module at the boundary)", 
                 if (text.endsWith("return "))
                     assert.ok(!items[0]!.insertText.includes("\n"), "a mid-line suggestion is one line");
             }
+
+            // inline.useMemory: a related past session's KV is stacked in front of the inline prompt
+            loaded.fake.settings.set("hindsight.inline.useMemory", true);
+            const text = "# parse_line: what does it return for an empty line?\ndef parse_line(line):\n    return ";
+            const doc = new FakeDocument(loaded.fake.Uri.file(path.join(loaded.tmp, "ws", "b.py")), "python", text);
+            const seeded = await loaded.fake.inlineProviders[0]!.provideInlineCompletionItems(doc, doc.positionAt(text.length), {}, token);
+            const seedLines = loaded.fake.messages.filter((m) => m.includes("[inline] seeded with past session"));
+            assert.equal(seedLines.length, 1, loaded.fake.messages.filter((m) => m.includes("inline")).join("; "));
+            assert.match(seedLines[0]!, new RegExp(first.logId));
+            assert.equal(seeded.length, 1, "a suggestion with the seed in front");
         } finally {
             await shutdown(loaded);
         }

@@ -115,7 +115,7 @@ export interface InlineBackend {
     /** FIM tokens of the loaded model, or null when it has none (may load the model). */
     fimTokens(): Promise<FimTokens | null>;
     /** Generates at most `maxTokens` tokens after `prompt`; `shouldStop` is checked after each piece. */
-    generate(prompt: InlinePrompt, options: {maxTokens: number, signal: AbortSignal, shouldStop(text: string): boolean}): Promise<string>;
+    generate(prompt: InlinePrompt, options: {maxTokens: number, signal: AbortSignal, shouldStop(text: string): boolean, context: InlineContext}): Promise<string>;
 }
 
 export interface InlineCompleterOptions {
@@ -179,7 +179,8 @@ export class InlineCompleter {
             const raw = await this.backend.generate(prompt, {
                 maxTokens: this.options.maxTokens ?? 64,
                 signal: mine.signal,
-                shouldStop: (text) => completionIsDone(text, maxLines)
+                shouldStop: (text) => completionIsDone(text, maxLines),
+                context
             });
             if (mine.signal.aborted)
                 return null;
@@ -206,6 +207,16 @@ export class InlineCompleter {
 export interface CancellationTokenLike {
     isCancellationRequested: boolean;
     onCancellationRequested(listener: () => void): {dispose(): void};
+}
+
+/** Words of the text before the cursor that can find related past sessions (identifiers, the most recent last). */
+export function memoryQuery(prefix: string, maxWords = 24): string {
+    const words = prefix.slice(-1500).match(/[A-Za-z_][A-Za-z0-9_]{2,}/g) ?? [];
+    const recent: string[] = [];
+    for (const word of words.reverse())
+        if (!recent.includes(word) && recent.length < maxWords)
+            recent.push(word);
+    return recent.reverse().join(" ");
 }
 
 export function toAbortSignal(token: CancellationTokenLike): {signal: AbortSignal, dispose: () => void} {

@@ -1,9 +1,16 @@
 import type {LlamaContext, LlamaContextSequence, Token} from "node-llama-cpp";
 import type {ModelRuntime} from "../../engine/index.js";
+import type {StoredKv} from "../engineModule.js";
+import {requireEngineModule} from "../engineLoader.js";
 import type {FimTokens, InlineBackend, InlinePrompt} from "./inlineLogic.js";
 
 /** Context size of the inline context: small, so it costs little memory next to the chat context. */
 const INLINE_CONTEXT_SIZE = 2048;
+/** A past session's KV seeds suggestions only when it leaves most of the inline context to the prompt. */
+export const MAX_SEED_CELLS = 768;
+
+/** A past session's stored KV, stacked in front of the inline prompt (`inline.useMemory`). */
+export type InlineSeed = StoredKv;
 
 /**
  * The inline-suggestion backend over a loaded model: its own LlamaContext and sequence, separate from the chat
@@ -16,6 +23,9 @@ export class InlineModel implements InlineBackend {
     private queue: Promise<unknown> = Promise.resolve();
     private readonly fim: FimTokens | null;
     private disposed = false;
+    /** The seed stacked at the start of the sequence ("" = none) and its cells. */
+    private seedId = "";
+    private seedCells = 0;
 
     public constructor(public readonly runtime: ModelRuntime) {
         this.fim = detectFimTokens(runtime);
@@ -38,37 +48,63 @@ export class InlineModel implements InlineBackend {
         return this.seq;
     }
 
-    public generate(prompt: InlinePrompt, options: {maxTokens: number, signal: AbortSignal, shouldStop(text: string): boolean}): Promise<string> {
+    /** The log whose KV is stacked in front of the prompts now, if any. */
+    public get seededWith(): string | null {
+        return this.seedId === "" ? null : this.seedId;
+    }
+
+    public generate(prompt: InlinePrompt, options: GenerateOptions): Promise<string> {
         const job = () => this.generateNow(prompt, options);
         const next = this.queue.then(job, job);
         this.queue = next.catch(() => undefined);
         return next;
     }
 
-    private async generateNow(prompt: InlinePrompt, options: {maxTokens: number, signal: AbortSignal, shouldStop(text: string): boolean}): Promise<string> {
+    /** Makes the sequence start with the seed's KV (or nothing), re-stacking only when the seed changes. */
+    private async placeSeed(sequence: LlamaContextSequence, seed: InlineSeed | null): Promise<void> {
+        const id = seed?.id ?? "";
+        if (id === this.seedId && (id === "" || sequence.contextTokens.length >= this.seedCells))
+            return;
+        this.seedId = "";
+        this.seedCells = 0;
+        if (seed == null) {
+            await sequence.clearHistory();
+            return;
+        }
+        const engine = await requireEngineModule();
+        const stacked = await engine.loadStackedLogs(this.runtime, sequence, [seed]);
+        this.seedId = id;
+        this.seedCells = stacked.nCells;
+    }
+
+    private async generateNow(prompt: InlinePrompt, options: GenerateOptions): Promise<string> {
         if (options.signal.aborted || this.disposed)
             return "";
         const model = this.runtime.model;
         const sequence = await this.sequence();
+        const seed = options.seed != null && options.seed.tokens.length <= MAX_SEED_CELLS ? options.seed : null;
+        await this.placeSeed(sequence, seed);
+        const prefixCells = this.seedCells;
         let tokens: Token[] = model.tokenize(prompt.text, prompt.kind === "fim");
         if (prompt.kind === "plain" && model.tokens.bos != null && model.tokens.shouldPrependBosToken)
             tokens = [model.tokens.bos, ...tokens];
-        const room = sequence.contextSize - options.maxTokens - 1;
+        const room = sequence.contextSize - prefixCells - options.maxTokens - 1;
         if (tokens.length > room)
             tokens = tokens.slice(tokens.length - room);
         if (tokens.length === 0)
             return "";
 
-        // keep the cached cells this prompt shares with the last one; always evaluate at least one token
+        // keep the seed and the cached cells this prompt shares with the last one; always evaluate at least one token
         const current = sequence.contextTokens;
         let common = 0;
-        while (common < tokens.length - 1 && common < current.length && current[common] === tokens[common])
+        while (common < tokens.length - 1 && prefixCells + common < current.length && current[prefixCells + common] === tokens[common])
             common++;
-        if (common < current.length) {
-            if (common === 0)
+        const eraseFrom = prefixCells + common;
+        if (eraseFrom < current.length) {
+            if (eraseFrom === 0)
                 await sequence.clearHistory();
             else
-                await sequence.eraseContextTokenRanges([{start: common, end: current.length}]);
+                await sequence.eraseContextTokenRanges([{start: eraseFrom, end: current.length}]);
         }
 
         const generated: Token[] = [];
@@ -95,6 +131,14 @@ export class InlineModel implements InlineBackend {
         const context = await this.context?.catch(() => undefined);
         await context?.dispose();
     }
+}
+
+export interface GenerateOptions {
+    maxTokens: number;
+    signal: AbortSignal;
+    shouldStop(text: string): boolean;
+    /** A past session's KV to stack in front of the prompt; null or missing = none. */
+    seed?: InlineSeed | null;
 }
 
 /** FIM tokens from the model's metadata, else from its vocabulary (`<|fim_prefix|>` etc. as single special tokens). */
