@@ -41,7 +41,8 @@ export async function withEngine<T>(ctx: CliContext, args: ParsedArgs, job: (eng
     try {
         const runtime = await openRuntime(ctx, args);
         try {
-            const engine = await HindsightEngine.create(runtime, store);
+            const embeddingModelPath = optString(args, "embedding-model") ?? process.env.HINDSIGHT_EMBEDDING_MODEL;
+            const engine = await HindsightEngine.create(runtime, store, {embeddingModelPath: embeddingModelPath || undefined});
             try {
                 return await job(engine);
             } finally {

@@ -1,11 +1,14 @@
+import fs from "node:fs/promises";
+import path from "node:path";
 import type {LlamaContext, Token} from "node-llama-cpp";
 import {actionComplete, extractAnswer, parseAction, runTool, systemPrompt} from "./agent/react.js";
 import type {ToolHost} from "./agent/ToolHost.js";
-import {HindsightError, throwIfAborted} from "./errors.js";
+import {HindsightError, ModelError, throwIfAborted} from "./errors.js";
 import {Generator, type ChatTurn} from "./generation/Generator.js";
 import {encodeLogKv, loadStackedLogs, type StoredKv} from "./kv/KvLogCodec.js";
 import {redactSecrets} from "./redact.js";
 import {Embedder, Retriever} from "./retrieval/Retriever.js";
+import {fileSha256} from "./runtime/fileHash.js";
 import type {ModelRuntime} from "./runtime/ModelRuntime.js";
 import type {LogRecord, LogStore} from "./store/index.js";
 
@@ -83,6 +86,35 @@ export function logTextOf(responses: readonly string[]): {text: string, last: st
     return {text: cleaned.map((r) => r + "\n\n").join(""), last: cleaned[cleaned.length - 1] ?? ""};
 }
 
+export interface HindsightEngineOptions {
+    /**
+     * A GGUF model used only for retrieval embeddings (for example a dedicated embedding model). Defaults to none:
+     * the loaded chat model's own embedding context. Vectors of different embedding models are never compared.
+     */
+    embeddingModelPath: string;
+}
+
+/** Checks that the embedding model is a GGUF file and hashes it (cached), before anything loads. */
+async function checkEmbeddingModel(modelPath: string): Promise<{path: string, sha256: string}> {
+    const absolute = path.resolve(modelPath);
+    let magic: string;
+    try {
+        const file = await fs.open(absolute, "r");
+        try {
+            const {buffer, bytesRead} = await file.read(Buffer.alloc(4), 0, 4, 0);
+            magic = buffer.subarray(0, bytesRead).toString("latin1");
+        } finally {
+            await file.close();
+        }
+    } catch (err) {
+        throw new ModelError("MODEL_NOT_FOUND",
+            `No embedding model file at ${absolute}. Pull one with \`hindsight model pull\`, or leave the embedding model unset.`, {cause: err});
+    }
+    if (magic !== "GGUF")
+        throw new ModelError("MODEL_INVALID", `${absolute} is not a GGUF model file. Give a .gguf embedding model, or leave the embedding model unset.`);
+    return {path: absolute, sha256: await fileSha256(absolute)};
+}
+
 /**
  * The engine: owns one generation context over a loaded model, the log store and retrieval. Hosts (CLI, VS Code)
  * call `ask`; everything else (prompting, retrieval per round, KV stacking, logging) happens here.
@@ -92,13 +124,15 @@ export class HindsightEngine {
     private embedder: Embedder | null = null;
     private queue: Promise<unknown> = Promise.resolve();
 
-    private constructor(public readonly runtime: ModelRuntime, public readonly store: LogStore, private readonly context: LlamaContext) {
+    private constructor(public readonly runtime: ModelRuntime, public readonly store: LogStore, private readonly context: LlamaContext,
+        private readonly embeddingModel: {path: string, sha256: string} | null) {
         this.generator = new Generator(runtime, context.getSequence());
     }
 
-    public static async create(runtime: ModelRuntime, store: LogStore): Promise<HindsightEngine> {
+    public static async create(runtime: ModelRuntime, store: LogStore, options: Partial<HindsightEngineOptions> = {}): Promise<HindsightEngine> {
+        const embeddingModel = options.embeddingModelPath ? await checkEmbeddingModel(options.embeddingModelPath) : null;
         const context = await runtime.createContext({sequences: 1});
-        return new HindsightEngine(runtime, store, context);
+        return new HindsightEngine(runtime, store, context, embeddingModel);
     }
 
     /** One request at a time on the shared sequence. */
@@ -108,14 +142,26 @@ export class HindsightEngine {
         return next;
     }
 
+    /** The embedding space of this engine's vectors: the embedding model's file hash (the loaded model's by default). */
     public get embeddingSpace(): string {
-        return `emb-${this.runtime.fingerprint.parts.modelSha256.slice(0, 16)}`;
+        return `emb-${(this.embeddingModel?.sha256 ?? this.runtime.fingerprint.parts.modelSha256).slice(0, 16)}`;
     }
 
     public async getEmbedder(): Promise<Embedder> {
         if (this.embedder == null) {
-            const context = await this.runtime.model.createEmbeddingContext({contextSize: 512, threads: this.runtime.options.threads});
-            this.embedder = new Embedder(context, this.embeddingSpace, 500);
+            const threads = this.runtime.options.threads;
+            if (this.embeddingModel == null) {
+                const context = await this.runtime.model.createEmbeddingContext({contextSize: 512, threads});
+                this.embedder = new Embedder(context, this.embeddingSpace, 500);
+            } else {
+                const model = await this.runtime.llama.loadModel({modelPath: this.embeddingModel.path, gpuLayers: this.runtime.device === "cpu" ? 0 : "auto"})
+                    .catch((err: unknown) => {
+                        throw new ModelError("MODEL_LOAD_FAILED", `The embedding model ${this.embeddingModel!.path} could not be loaded. ` +
+                            "Check the file, or leave the embedding model unset to use the chat model's own embeddings.", {cause: err});
+                    });
+                const context = await model.createEmbeddingContext({contextSize: Math.min(512, model.trainContextSize), threads});
+                this.embedder = new Embedder(context, this.embeddingSpace, Math.min(500, model.trainContextSize - 8), model);
+            }
         }
         return this.embedder;
     }
@@ -335,7 +381,7 @@ export class HindsightEngine {
     }
 
     public async dispose(): Promise<void> {
-        await this.queue;
+        await this.queue.catch(() => undefined);
         await this.embedder?.dispose();
         await this.context.dispose();
     }

@@ -1,6 +1,6 @@
 // The engine's public surface. Hosts (the CLI, the VS Code extension, the evaluation harness) import from here only.
 export {HindsightEngine, KV_ALONE_SUFFIX, askModes, logTextOf} from "./HindsightEngine.js";
-export type {AskEvent, AskMode, AskOptions, AskResult, AskTimings} from "./HindsightEngine.js";
+export type {AskEvent, AskMode, AskOptions, AskResult, AskTimings, HindsightEngineOptions} from "./HindsightEngine.js";
 export {DirectoryToolHost} from "./agent/ToolHost.js";
 export type {ToolHost} from "./agent/ToolHost.js";
 export {AbortedError, HindsightError, KvLogError, ModelError, StoreError, throwIfAborted} from "./errors.js";

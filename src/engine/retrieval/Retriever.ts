@@ -1,4 +1,4 @@
-import type {LlamaEmbeddingContext} from "node-llama-cpp";
+import type {LlamaEmbeddingContext, LlamaModel} from "node-llama-cpp";
 import type {LogOutcome, LogStore} from "../store/index.js";
 
 /**
@@ -65,7 +65,9 @@ export class Retriever {
 
 /** Embeddings from a node-llama-cpp embedding context, truncated to fit it. */
 export class Embedder {
-    public constructor(private readonly context: LlamaEmbeddingContext, public readonly space: string, private readonly maxTokens: number) {}
+    /** `ownedModel`: a model loaded for embeddings alone, disposed with the embedder. */
+    public constructor(private readonly context: LlamaEmbeddingContext, public readonly space: string, private readonly maxTokens: number,
+        private readonly ownedModel?: LlamaModel) {}
 
     public async embed(text: string): Promise<Float32Array> {
         const model = this.context.model;
@@ -80,5 +82,6 @@ export class Embedder {
 
     public async dispose(): Promise<void> {
         await this.context.dispose();
+        await this.ownedModel?.dispose();
     }
 }
