@@ -26,6 +26,7 @@ export interface HindsightApi {
 }
 
 let host: EngineHost | undefined;
+let chatController: ChatController | undefined;
 
 export function activate(context: vscode.ExtensionContext): HindsightApi {
     const started = Date.now();
@@ -52,6 +53,7 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
     const currentEditor = () => vscode.window.activeTextEditor ?? (lastEditor?.document.isClosed === false ? lastEditor : undefined);
 
     const chat = new ChatController(context, engineHost, settings, output);
+    chatController = chat;
     context.subscriptions.push(chat);
     const memoryTree = new MemoryTreeProvider(engineHost, () => settings().memoryScope === "global" ? null : chat.workspace());
     context.subscriptions.push(memoryTree);
@@ -134,6 +136,9 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
 }
 
 export async function deactivate(): Promise<void> {
+    // stop a running answer first, so shutting down does not wait for it to finish
+    chatController?.abort();
+    chatController = undefined;
     const current = host;
     host = undefined;
     await current?.dispose();
