@@ -41,7 +41,8 @@ export class ChatController implements vscode.Disposable {
     public lastLogId: string | null = null;
 
     public constructor(private readonly context: vscode.ExtensionContext, private readonly host: EngineHost,
-        private readonly settings: () => HostSettings, private readonly output: vscode.OutputChannel) {
+        private readonly settings: () => HostSettings, private readonly output: vscode.OutputChannel,
+        private readonly editor: () => vscode.TextEditor | undefined = () => vscode.window.activeTextEditor) {
         const saved = context.workspaceState.get<ChatEntry[]>(HISTORY_KEY) ?? [];
         // an answer cut off by a reload is finished as interrupted
         this.history = saved.map((e) => e.done ? e : {...e, done: true, error: e.error ?? "Interrupted."});
@@ -84,7 +85,7 @@ export class ChatController implements vscode.Disposable {
             const engine = await requireEngineModule();
             const settings = this.settings();
             const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === "file");
-            const editorContext = req.editorContext ?? (req.attachSelection ? editorContextOf(vscode.window.activeTextEditor, settings, engine.isExcludedPath) : undefined);
+            const editorContext = req.editorContext ?? (req.attachSelection ? editorContextOf(this.editor(), settings, engine.isExcludedPath) : undefined);
             const result = await this.host.ask(text, {
                 workspace: this.workspace(),
                 mode: req.mode ?? "kv",

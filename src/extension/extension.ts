@@ -51,8 +51,7 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
             lastEditor = editor;
     }));
     const currentEditor = () => vscode.window.activeTextEditor ?? (lastEditor?.document.isClosed === false ? lastEditor : undefined);
-
-    const chat = new ChatController(context, engineHost, settings, output);
+    const chat = new ChatController(context, engineHost, settings, output, currentEditor);
     chatController = chat;
     context.subscriptions.push(chat);
     const memoryTree = new MemoryTreeProvider(engineHost, () => settings().memoryScope === "global" ? null : chat.workspace());
