@@ -26,6 +26,20 @@ export const baseUserSettings = {
     "editor.inlineSuggest.enabled": true
 };
 
+/**
+ * Servers not yet stopped: killed (and their run folders removed) when this process exits by any path that runs
+ * `exit` handlers (process.exit, Playwright's own Ctrl+C handler), since the detached group would outlive it.
+ * @type {Map<number, string | null>}
+ */
+const live = new Map();
+process.on("exit", () => {
+    for (const [pid, runDir] of live) {
+        killGroup(pid, "SIGKILL");
+        if (runDir != null)
+            fs.rmSync(runDir, {recursive: true, force: true});
+    }
+});
+
 /** A free TCP port on 127.0.0.1. */
 export async function freePort() {
     return await new Promise((resolve, reject) => {
@@ -118,6 +132,8 @@ export async function startCodeServer(options) {
             for (const line of text.split("\n").filter((l) => l.trim() !== ""))
                 options.onOutput(line);
     };
+    if (child.pid != null)
+        live.set(child.pid, options.keepRunDir ? null : runDir);
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
     /** @type {Promise<number | null>} */
@@ -129,6 +145,8 @@ export async function startCodeServer(options) {
         if (stopped)
             return;
         stopped = true;
+        if (child.pid != null)
+            live.delete(child.pid);
         killGroup(child.pid, "SIGTERM");
         const timedOut = await Promise.race([exited.then(() => false), delay(5000).then(() => true)]);
         if (timedOut)

@@ -20,12 +20,14 @@ import {startCodeServer} from "./codeServer.mjs";
  * @property {number} [timeoutMs] give up after this long (exit code 2). Defaults to 600000.
  * @property {string} [screenshot] a PNG path: the page is captured when the tests end or time out.
  * @property {(line: string) => void} [log] where the tests' output goes. Defaults to stdout.
+ * @property {AbortSignal} [signal] stops the run (exit code 130), cleaning up as after a normal end.
  * @property {boolean} [verbose] also print code-server's and the page's console output. Defaults to false.
  */
 
 /**
  * @param {ExtensionTestOptions} options
- * @returns {Promise<number>} the tests' exit code (0: all passed), 2 on timeout, 3 when the workbench crashed.
+ * @returns {Promise<number>} the tests' exit code (0: all passed), 2 on timeout, 3 when the workbench crashed,
+ *   130 when stopped through the signal.
  */
 export async function runExtensionTests(options) {
     const log = options.log ?? ((line) => process.stdout.write(line + "\n"));
@@ -69,6 +71,9 @@ export async function runExtensionTests(options) {
         });
         await page.exposeFunction("codeAutomationExit", (/** @type {number} */ code) => finish(code));
         page.on("crash", () => { log("The workbench page crashed."); finish(3); });
+        if (options.signal?.aborted)
+            finish(130);
+        options.signal?.addEventListener("abort", () => { log("Stopped."); finish(130); }, {once: true});
         if (verbose)
             page.on("console", (msg) => log(`[page ${msg.type()}] ${msg.text()}`));
         void server.exited.then((code) => {

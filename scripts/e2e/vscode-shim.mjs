@@ -47,13 +47,18 @@ if (args.userDataDir != null) {
         // none
     }
 }
+// Ctrl+C (test-electron forwards it as SIGINT) stops the run; code-server and the browser are cleaned up.
+const stop = new AbortController();
+process.once("SIGINT", () => stop.abort());
+process.once("SIGTERM", () => stop.abort());
 try {
     const {runExtensionTests} = await import("./runExtensionTests.mjs");
     const code = await runExtensionTests({
         extensionDevelopmentPath: args.extensionDevelopmentPath,
         extensionTestsPath: args.extensionTestsPath,
         workspace,
-        userSettings: settings
+        userSettings: settings,
+        signal: stop.signal
     });
     process.exit(code);
 } catch (err) {
