@@ -19,6 +19,7 @@ export function readSettings(context: vscode.ExtensionContext): HostSettings {
     const storage = (c.get<string>("storageFolder") ?? "").trim();
     return {
         modelPath: (c.get<string>("modelPath") ?? "").trim(),
+        embeddingModelPath: (c.get<string>("embeddingModelPath") ?? "").trim(),
         gpu: oneOf<GpuSetting>(c.get("gpu"), ["auto", "cuda", "vulkan", "cpu"], "auto"),
         kvCacheType: oneOf<KvCacheSetting>(c.get("kvCacheType"), ["f16", "f32", "q8_0", "q4_0"], "f16"),
         logsPerRequest: positive(c.get("logsPerRequest"), 3, 0),
@@ -39,4 +40,4 @@ export function readSettings(context: vscode.ExtensionContext): HostSettings {
 }
 
 /** Settings whose change needs the model or store to be loaded again. */
-export const reloadingSettings = ["hindsight.modelPath", "hindsight.gpu", "hindsight.kvCacheType", "hindsight.threads", "hindsight.storageFolder"];
+export const reloadingSettings = ["hindsight.modelPath", "hindsight.embeddingModelPath", "hindsight.gpu", "hindsight.kvCacheType", "hindsight.threads", "hindsight.storageFolder"];

@@ -84,7 +84,11 @@ export class EngineHost {
                 await runtime.dispose();
                 throw new Error("Hindsight was shut down while the model loaded.");
             }
-            const engine = await module.HindsightEngine.create(runtime, store);
+            const engine = await module.HindsightEngine.create(runtime, store, {embeddingModelPath: settings.embeddingModelPath || undefined})
+                .catch(async (err: unknown) => {
+                    await runtime.dispose();
+                    throw err;
+                });
             this.log(`Model ready on ${runtime.device} in ${Date.now() - started} ms (fingerprint ${runtime.fingerprint.id})`);
             this.setStatus({state: "ready", device: runtime.device, model: path.basename(modelPath), memorySize: await countLogs(store)});
             return {engine, runtime, store, module};

@@ -6,6 +6,8 @@ export type MemoryScope = "workspace" | "global";
 export interface HostSettings {
     /** Path of a GGUF file; empty = HINDSIGHT_MODEL, else the cached default model. */
     modelPath: string;
+    /** Path of a GGUF used only for retrieval embeddings; empty = the chat model's own. */
+    embeddingModelPath: string;
     gpu: GpuSetting;
     kvCacheType: KvCacheSetting;
     logsPerRequest: number;
