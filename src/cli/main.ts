@@ -30,6 +30,8 @@ Commands:
 Global options:
   --store DIR    log store folder (or HINDSIGHT_STORE)
   --model PATH   GGUF model (or HINDSIGHT_MODEL)
+  --embedding-model PATH   a GGUF used only for retrieval embeddings (or HINDSIGHT_EMBEDDING_MODEL)
+  --gpu auto|cuda|vulkan|metal|cpu   --kv-type f16|f32|q8_0|q4_0   --threads N (or HINDSIGHT_THREADS)
   --json         print one JSON document on stdout and nothing else
 `;
 

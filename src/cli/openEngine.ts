@@ -4,7 +4,7 @@ import {ModelError} from "../engine/errors.js";
 import {isKvCacheType, type KvCacheType} from "../engine/kv/ggml.js";
 import {ModelRuntime, type GpuChoice} from "../engine/runtime/ModelRuntime.js";
 import {LogStore} from "../engine/store/index.js";
-import {optString, type ParsedArgs} from "./args.js";
+import {optInt, optString, type ParsedArgs} from "./args.js";
 import type {CliContext} from "./CliContext.js";
 import {HindsightError} from "../engine/errors.js";
 
@@ -22,12 +22,14 @@ export async function openRuntime(ctx: CliContext, args: ParsedArgs): Promise<Mo
     if (!isKvCacheType(kvType))
         throw new HindsightError("INVALID_ARGUMENT", "--kv-type must be f16, f32, q8_0 or q4_0.");
     const contextSize = optString(args, "context-size");
+    const threads = optString(args, "threads") == null ? undefined : optInt(args, "threads", 1, {min: 1, max: 1024});
     ctx.info(`Loading ${path.basename(ctx.modelPath)}...`);
     return ModelRuntime.load({
         modelPath: path.resolve(ctx.modelPath),
         gpu,
         kvType: kvType as KvCacheType,
-        contextSize: contextSize == null ? undefined : Number(contextSize)
+        contextSize: contextSize == null ? undefined : Number(contextSize),
+        threads
     });
 }
 
