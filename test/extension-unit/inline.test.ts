@@ -8,6 +8,8 @@ const qwenFim: FimTokens = {prefix: "<|fim_prefix|>", suffix: "<|fim_suffix|>", 
 class ScriptedBackend implements InlineBackend {
     public prompts: InlinePrompt[] = [];
     public maxTokensSeen: number[] = [];
+    /** Pieces handed out by the last generation. */
+    public consumed = 0;
     public constructor(private readonly fim: FimTokens | null, private readonly pieces: string[], private readonly pieceMs = 0,
         private readonly fail = false) {}
 
@@ -27,6 +29,7 @@ class ScriptedBackend implements InlineBackend {
             if (this.pieceMs > 0)
                 await new Promise((r) => setTimeout(r, this.pieceMs));
             text += piece;
+            this.consumed = i + 1;
             if (options.shouldStop(text))
                 break;
         }
@@ -72,6 +75,44 @@ describe("inline suggestions (editor-free logic)", () => {
         assert.equal(completionIsDone("a\n\n", 6), true);
         assert.equal(completionIsDone("\n    a\n    b", 6), false);
         assert.equal(completionIsDone("a\nb", 1), true);
+    });
+
+    it("on an indented line: later lines lose the same indentation as the first, keeping their relative indent", () => {
+        // the editor already typed 4 spaces; the model wrote " " more before the first line and 5 before the next
+        const raw = ' """Average price of each item."""\n     return sum(x) / len(x)';
+        assert.equal(trimCompletion(raw, {suffix: "", linePrefix: "    "}), '"""Average price of each item."""\n    return sum(x) / len(x)');
+        // nested lines keep their extra indent relative to the first line
+        assert.equal(trimCompletion(" for x in xs:\n         total += x", {suffix: "", linePrefix: "    "}), "for x in xs:\n        total += x");
+        // after a skipped newline the first line's indent is absolute: what the cursor column already has is dropped
+        assert.equal(trimCompletion("\n      if x:\n          y()", {suffix: "", linePrefix: "    "}), "if x:\n        y()");
+    });
+
+    it("ends the block at a line dedented below the cursor line's indentation", () => {
+        assert.equal(trimCompletion('"""Doc."""\n    return 1\nprint(average_price([]))', {suffix: "", linePrefix: "    "}), '"""Doc."""\n    return 1');
+        assert.equal(trimCompletion("if a:\n            b()\n    c()\n  d()", {suffix: "", linePrefix: "        "}), "if a:\n            b()");
+        assert.equal(trimCompletion("\nprint(1)", {suffix: "", linePrefix: "    "}), "", "a first line below the block gives nothing");
+        assert.equal(completionIsDone("x = 1\nprint(1)\n", 6, 4), true);
+        assert.equal(completionIsDone("x = 1\n    y = 2\n", 6, 4), false);
+        assert.equal(completionIsDone("x = 1\n  ", 6, 4), false, "a line still growing its indentation is not judged yet");
+    });
+
+    it("never starts a new top-level definition, and stops before one", () => {
+        assert.equal(trimCompletion("def average(lines):\n    return 1", {suffix: "", linePrefix: ""}), "");
+        assert.equal(trimCompletion("\n\nclass Inventory:\n    pass", {suffix: "", linePrefix: ""}), "");
+        assert.equal(trimCompletion("@dataclass\nclass Item:", {suffix: "", linePrefix: ""}), "");
+        assert.equal(trimCompletion("total = 0\ndef main():\n    pass", {suffix: "", linePrefix: ""}), "total = 0");
+        assert.equal(trimCompletion("x = 1\nexport function f() {}", {suffix: "", linePrefix: ""}), "x = 1");
+        assert.equal(trimCompletion("define = 1", {suffix: "", linePrefix: ""}), "define = 1", "only whole keywords count");
+        assert.equal(completionIsDone("total = 0\ndef main():\n", 6), true);
+    });
+
+    it("completes a function body as VS Code asks after `def ...:` + Enter: no extra space, no next definition", async () => {
+        const pieces = [' """Average', ' price."""', "\n", "     return", " sum(x)", "\n", "def", " main(", "):\n", "    pass\n"];
+        const backend = new ScriptedBackend(null, pieces);
+        const completer = new InlineCompleter(backend, {delayMs: () => 0});
+        const text = await completer.complete(ctx("def average_price(lines):\n    ", "\n"), new AbortController().signal);
+        assert.equal(text, '"""Average price."""\n    return sum(x)');
+        assert.equal(backend.consumed, 9, "generation stopped once the dedented line was finished");
     });
 
     it("answers a repeated prompt from its last suggestion without generating again", async () => {

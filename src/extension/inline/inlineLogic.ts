@@ -66,9 +66,28 @@ export interface TrimOptions {
 /** Special tokens a FIM model may print that end a suggestion. */
 const stopMarkers = ["<|endoftext|>", "<|fim_pad|>", "<|file_sep|>", "<|repo_name|>", "<|im_end|>", "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"];
 
+/** A line that starts a new definition (Python, JS/TS, Go, Rust, C#/Java-ish) or a decorator on one. */
+const definitionStart = /^(?:(?:async\s+def|def|class|function|export|interface|type|enum|func|fn|pub|impl|struct)(?![A-Za-z0-9_$])|@[A-Za-z_])/;
+
+function indentOf(line: string): number {
+    return line.length - line.trimStart().length;
+}
+
+/** Removes at most `n` leading whitespace characters. */
+function dedent(line: string, n: number): string {
+    return line.slice(Math.min(n, indentOf(line)));
+}
+
 /**
- * The part of the model's text to show: without stop markers; on an empty line, without leading blank lines or
- * re-typed indentation; one block (up to the first blank line), capped in lines; without a repeat of the suffix.
+ * The part of the model's text to show:
+ * - without stop markers;
+ * - mid-line: one line, as generated (a space after `=` matters);
+ * - on an empty (maybe indented) line: from the first line with content, without the indentation the editor already
+ *   typed: the first line starts at the cursor, and later lines are dedented by as much, so they keep their indent
+ *   relative to the first line (the model often writes ` return` after the editor's four spaces);
+ * - one block: it ends at a blank line, at a line dedented below the cursor line's indentation (the block is over),
+ *   and at a new top-level definition (`def`, `class`, `function`, … at column 0), which is never suggested;
+ * - capped in lines, and without a repeat of the suffix.
  */
 export function trimCompletion(raw: string, options: TrimOptions): string {
     let text = raw;
@@ -79,21 +98,29 @@ export function trimCompletion(raw: string, options: TrimOptions): string {
     }
     const midLine = options.linePrefix.trim() !== "";
     const maxLines = options.maxLines ?? (midLine ? 1 : 6);
+    const blockIndent = indentOf(options.linePrefix);
     let lines = text.split("\n");
     if (!midLine) {
-        // the cursor is on an empty (maybe indented) line: start at the first line with content, and do not indent
-        // again where the editor already did
         const first = lines.findIndex((line) => line.trim() !== "");
         if (first < 0)
             return "";
+        // where the first line would start in the document: right after the cursor, or at column 0 after a newline
+        const firstColumn = (first === 0 ? options.linePrefix.length : 0) + indentOf(lines[first]!);
+        if (firstColumn < blockIndent)
+            return "";
         lines = lines.slice(first);
-        if (options.linePrefix !== "")
-            lines[0] = lines[0]!.trimStart();
+        if (options.linePrefix !== "") {
+            const shift = firstColumn - options.linePrefix.length;
+            lines = lines.map((line, i) => i === 0 ? line.trimStart() : dedent(line, shift));
+        }
+        if (options.linePrefix === "" && definitionStart.test(lines[0]!))
+            return "";
     } else if (lines[0]!.trim() === "")
         return "";
-    const blank = lines.findIndex((line, i) => i > 0 && line.trim() === "");
-    if (blank > 0)
-        lines = lines.slice(0, blank);
+    const end = lines.findIndex((line, i) => i > 0 && (line.trim() === "" || indentOf(line) < blockIndent ||
+        (indentOf(line) === 0 && definitionStart.test(line))));
+    if (end > 0)
+        lines = lines.slice(0, end);
     lines = lines.slice(0, maxLines);
     const nextSuffixLine = options.suffix.split("\n").find((line) => line.trim() !== "")?.trim();
     if (nextSuffixLine != null && nextSuffixLine.length > 2) {
@@ -104,10 +131,18 @@ export function trimCompletion(raw: string, options: TrimOptions): string {
     return lines.join("\n").replace(/\s+$/, "");
 }
 
-/** Whether generation can stop: the text has more lines than can be shown, or a block ended with a blank line. */
-export function completionIsDone(text: string, maxLines: number): boolean {
+/**
+ * Whether generation can stop: the text has more lines than can be shown, a block ended with a blank line, or a
+ * finished later line is dedented below `blockIndent` (the cursor line's indentation) or starts a top-level
+ * definition. Defaults: `blockIndent` 0.
+ */
+export function completionIsDone(text: string, maxLines: number, blockIndent = 0): boolean {
     const body = text.replace(/^\s*\n/, "");
-    return body.split("\n").length > maxLines || /\S[^]*\n[ \t]*\n/.test(body);
+    const lines = body.split("\n");
+    if (lines.length > maxLines || /\S[^]*\n[ \t]*\n/.test(body))
+        return true;
+    // only lines followed by a newline are finished; the last one may still be growing its indentation
+    return lines.slice(1, -1).some((line) => line.trim() !== "" && (indentOf(line) < blockIndent || (indentOf(line) === 0 && definitionStart.test(line))));
 }
 
 /** Where the text comes from: a model, or a fake in tests. */
@@ -176,10 +211,11 @@ export class InlineCompleter {
             const linePrefix = context.prefix.slice(context.prefix.lastIndexOf("\n") + 1);
             const trim = {suffix: context.suffix, linePrefix};
             const maxLines = linePrefix.trim() !== "" ? 1 : 6;
+            const blockIndent = linePrefix.length - linePrefix.trimStart().length;
             const raw = await this.backend.generate(prompt, {
                 maxTokens: this.options.maxTokens ?? 64,
                 signal: mine.signal,
-                shouldStop: (text) => completionIsDone(text, maxLines),
+                shouldStop: (text) => completionIsDone(text, maxLines, blockIndent),
                 context
             });
             if (mine.signal.aborted)
