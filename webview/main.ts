@@ -1,12 +1,17 @@
 /**
  * The chat sidebar. Builds its DOM, says `ready`, and then only reacts to validated host messages: initial state
  * (`init`), streamed answers, session details, outcomes. No state is injected into the page by the host.
- * Keys: Enter sends, Shift+Enter adds a line, Escape stops the answer being written.
+ * Keys: Enter sends, Shift+Enter adds a line, Escape closes the session panel (when it has focus or nothing is
+ * being written) or else stops the answer being written.
  */
-import type {SessionDetail, StatusInfo, ToWebviewMessage} from "../src/shared/protocol.js";
+import type {StatusInfo, ToWebviewMessage} from "../src/shared/protocol.js";
 import {byId, el, iconButton} from "./dom.js";
 import {loadDraft, onHostMessage, post, saveDraft} from "./host.js";
 import {MessageView} from "./messages.js";
+import {SessionPanel} from "./sessionDetail.js";
+import {buildWelcome} from "./welcome.js";
+
+const sessionPanel = new SessionPanel();
 
 function buildLayout(): void {
     const root = document.getElementById("root") ?? document.body;
@@ -25,8 +30,13 @@ function buildLayout(): void {
     const form = el("form", {className: "composer", attrs: {id: "composer"}}, [
         prompt, el("div", {className: "composer-row"}, [attach, attachLabel, el("span", {className: "spacer"}), stop, send])
     ]);
-    const detail = el("div", {className: "session-detail", attrs: {hidden: "", role: "dialog", "aria-label": "Past session", tabindex: "-1"}});
-    root.replaceChildren(toolbar, messages, detail, form);
+    root.replaceChildren(toolbar, messages, sessionPanel.element, form);
+    showWelcome();
+}
+
+/** The empty chat shows the welcome; the first message replaces it. */
+function showWelcome(): void {
+    byId("messages").replaceChildren(buildWelcome());
 }
 
 const views = new Map<string, MessageView>();
@@ -42,6 +52,7 @@ function setStreaming(requestId: string | null): void {
 function addMessage(view: MessageView): void {
     views.set(`${view.role}:${view.id}`, view);
     const messages = byId("messages");
+    messages.querySelector(".welcome")?.remove();
     messages.append(view.element);
     messages.scrollTop = messages.scrollHeight;
 }
@@ -56,34 +67,11 @@ function showStatus(status: StatusInfo): void {
     node.dataset.state = status.state;
 }
 
-function showSession(detail: SessionDetail): void {
-    const panel = document.querySelector<HTMLElement>(".session-detail")!;
-    const forget = el("button", {className: "forget", text: "Forget this session", attrs: {type: "button"}});
-    forget.addEventListener("click", () => post("forget", {logId: detail.logId}));
-    const close = iconButton("close", "close", "Close");
-    close.addEventListener("click", () => {
-        panel.hidden = true;
-    });
-    panel.dataset.logId = detail.logId;
-    panel.replaceChildren(
-        el("div", {className: "detail-head"}, [el("strong", {text: "Past session"}), el("span", {className: "spacer"}), close]),
-        el("div", {className: "task", text: detail.task}),
-        el("div", {className: "meta"}, [
-            el("span", {className: "date", text: new Date(detail.createdAt).toLocaleString()}),
-            el("span", {className: "outcome", text: ` · ${detail.outcome}${detail.pinned ? " · pinned" : ""}`})
-        ]),
-        el("pre", {className: "reasoning", text: detail.reasoning}),
-        forget
-    );
-    panel.hidden = false;
-    panel.focus();
-}
-
 function handle(message: ToWebviewMessage): void {
     switch (message.type) {
         case "init": {
             views.clear();
-            byId("messages").replaceChildren();
+            showWelcome();
             for (const entry of message.payload.history)
                 addMessage(MessageView.fromEntry(entry));
             byId<HTMLInputElement>("attach-selection").checked = message.payload.attachSelection;
@@ -122,14 +110,13 @@ function handle(message: ToWebviewMessage): void {
             break;
         }
         case "sessionDetail":
-            showSession(message.payload);
+            sessionPanel.show(message.payload);
             break;
         case "forgotten": {
             for (const view of views.values())
                 view.forget(message.payload.logId);
-            const panel = document.querySelector<HTMLElement>(".session-detail")!;
-            if (panel.dataset.logId === message.payload.logId)
-                panel.hidden = true;
+            if (sessionPanel.logId === message.payload.logId)
+                sessionPanel.close();
             break;
         }
         case "outcome":
@@ -139,8 +126,8 @@ function handle(message: ToWebviewMessage): void {
             break;
         case "cleared":
             views.clear();
-            byId("messages").replaceChildren();
-            document.querySelector<HTMLElement>(".session-detail")!.hidden = true;
+            showWelcome();
+            sessionPanel.hide();
             setStreaming(null);
             break;
         case "attachSelection":
@@ -183,13 +170,12 @@ function wire(): void {
     });
     prompt.addEventListener("input", () => saveDraft(prompt.value));
     document.addEventListener("keydown", (event) => {
-        if (event.key === "Escape") {
-            const panel = document.querySelector<HTMLElement>(".session-detail")!;
-            if (streaming != null)
-                stop();
-            else if (!panel.hidden)
-                panel.hidden = true;
-        }
+        if (event.key !== "Escape")
+            return;
+        if (sessionPanel.isOpen && streaming == null)
+            sessionPanel.close();
+        else if (streaming != null)
+            stop();
     });
     byId("stop").addEventListener("click", stop);
     byId("new-chat").addEventListener("click", () => post("newChat", {}));

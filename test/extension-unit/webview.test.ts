@@ -167,6 +167,69 @@ describe("chat webview (built bundle in jsdom)", () => {
         assert.equal(detail.hidden, true);
     });
 
+    it("the session panel: header with task, date, outcome, Forget and Close above the scrolling reasoning; focus moves in; Escape closes it", () => {
+        ready(host);
+        host.send(toWebview("started", {requestId: "r", text: "q"}));
+        host.send(toWebview("stream", {requestId: "r", chunk: "answer", done: true, logId: "L", reused: [{logId: "P1", task: "past task"}]}));
+        const chip = host.$(".reuse-chip[data-log-id='P1']")!;
+        chip.focus();
+        chip.click();
+        host.send(toWebview("sessionDetail", {logId: "P1", task: "past task", reasoning: "line\n".repeat(200),
+            createdAt: "2026-11-27T10:00:00.000Z", outcome: "rejected", pinned: true}));
+        const detail = host.$(".session-detail")!;
+        const head = detail.querySelector(".detail-head")!;
+        for (const selector of [".task", ".date", ".outcome", ".forget", ".close"])
+            assert.ok(head.querySelector(selector) != null, `${selector} is in the header`);
+        assert.match(head.querySelector(".outcome")!.textContent!, /rejected · pinned/);
+        assert.equal(head.querySelector(".forget")!.getAttribute("aria-label"), "Forget this session");
+        const body = detail.querySelector(".detail-body")!;
+        assert.ok(body.querySelector(".reasoning") != null && head.compareDocumentPosition(body) & host.dom.window.Node.DOCUMENT_POSITION_FOLLOWING,
+            "the reasoning comes after the header, in its own area");
+        assert.equal(detail.getAttribute("aria-labelledby"), head.querySelector(".task")!.id);
+        assert.equal(host.document.activeElement, detail, "focus moved into the panel");
+        assert.ok(host.document.body.classList.contains("detail-open"));
+        host.key(body as HTMLElement, "Escape");
+        assert.equal(detail.hidden, true);
+        assert.equal(host.document.activeElement, chip, "focus went back to the chip");
+        assert.ok(!host.document.body.classList.contains("detail-open"));
+        assert.notEqual(host.last().type, "abort", "Escape in the panel only closed it");
+
+        // Close, and a forgotten session whose chip is gone: focus goes to the prompt
+        chip.click();
+        host.send(toWebview("sessionDetail", {logId: "P1", task: "past task", reasoning: "r", createdAt: "2026-11-27T10:00:00.000Z",
+            outcome: "unknown", pinned: false}));
+        host.click(".session-detail .close");
+        assert.equal(detail.hidden, true);
+        assert.equal(host.document.activeElement, chip);
+        chip.click();
+        host.send(toWebview("sessionDetail", {logId: "P1", task: "past task", reasoning: "r", createdAt: "2026-11-27T10:00:00.000Z",
+            outcome: "unknown", pinned: false}));
+        host.click(".session-detail .forget");
+        host.send(toWebview("forgotten", {logId: "P1"}));
+        assert.equal(detail.hidden, true);
+        assert.equal(host.document.activeElement, host.$("#prompt"));
+    });
+
+    it("an empty chat shows a welcome in #messages that the first message replaces, and that comes back on a new chat", () => {
+        ready(host);
+        const welcome = host.$("#messages .welcome");
+        assert.ok(welcome != null, "the welcome is shown");
+        assert.match(welcome.textContent!, /past sessions of this workspace/);
+        assert.match(welcome.textContent!, /Attach current file\/selection/);
+        const examples = host.$$("#messages .welcome .example");
+        assert.ok(examples.length >= 2, "example questions");
+        examples[0]!.click();
+        assert.equal((host.$("#prompt") as HTMLTextAreaElement).value, examples[0]!.textContent);
+        assert.equal(host.document.activeElement, host.$("#prompt"));
+        assert.equal(host.received.filter((m) => m.type === "ask").length, 0, "an example is not sent by itself");
+        host.click("#send");
+        assert.equal(host.$("#messages .welcome"), null, "the first message removes it");
+        host.send(toWebview("cleared", {}));
+        assert.ok(host.$("#messages .welcome") != null);
+        host.send(toWebview("init", {history: [{id: "h", role: "user", text: "old", done: true, logId: null, reused: []}], status: {state: "idle"}, attachSelection: false, trusted: true}));
+        assert.equal(host.$("#messages .welcome"), null, "history replaces it");
+    });
+
     it("thumbs post the outcome and show the one the host confirms", () => {
         ready(host);
         host.send(toWebview("started", {requestId: "r", text: "q"}));

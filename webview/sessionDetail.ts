@@ -1,0 +1,94 @@
+/**
+ * The past-session panel, opened from a `.reuse-chip`. It takes the lower part of the chat (the messages stay
+ * visible above it): a header that never scrolls away (task, date, outcome, Forget and Close) and the session's
+ * reasoning in its own scrollable area. Opening moves focus into the panel; Escape or Close hides it and gives
+ * focus back to the chip that opened it (or to the prompt when that chip is gone).
+ */
+import type {SessionDetail} from "../src/shared/protocol.js";
+import {byId, el, iconButton} from "./dom.js";
+import {post} from "./host.js";
+
+export class SessionPanel {
+    public readonly element: HTMLElement;
+    /** The chip that asked for the session shown (or about to be shown): focus goes back there on close. */
+    private opener: HTMLElement | null = null;
+
+    public constructor() {
+        this.element = el("section", {className: "session-detail",
+            attrs: {hidden: "", role: "dialog", "aria-modal": "false", "aria-labelledby": "session-detail-title", tabindex: "-1"}});
+        document.addEventListener("click", (event) => {
+            const chip = event.target instanceof Element ? event.target.closest<HTMLElement>(".reuse-chip") : null;
+            if (chip != null)
+                this.opener = chip;
+        });
+        this.element.addEventListener("keydown", (event) => {
+            if (event.key === "Escape") {
+                event.preventDefault();
+                event.stopPropagation();
+                this.close();
+            }
+        });
+    }
+
+    public get isOpen(): boolean {
+        return !this.element.hidden;
+    }
+
+    public get logId(): string | undefined {
+        return this.element.dataset.logId;
+    }
+
+    public show(detail: SessionDetail): void {
+        const forget = el("button", {className: "forget", title: "Forget this session: delete it from Hindsight's memory",
+            attrs: {type: "button", "aria-label": "Forget this session"}}, [
+            el("span", {className: "codicon codicon-trash", attrs: {"aria-hidden": "true"}}), el("span", {text: "Forget"})
+        ]);
+        forget.addEventListener("click", () => post("forget", {logId: detail.logId}));
+        const close = iconButton("close", "close", "Close (Escape)");
+        close.addEventListener("click", () => this.close());
+        const created = new Date(detail.createdAt);
+        const outcome = `${detail.outcome}${detail.pinned ? " · pinned" : ""}`;
+        this.element.dataset.logId = detail.logId;
+        this.element.replaceChildren(
+            el("header", {className: "detail-head"}, [
+                el("div", {className: "detail-actions"}, [
+                    el("span", {className: "detail-label", text: "Past session"}), el("span", {className: "spacer"}), forget, close
+                ]),
+                el("h2", {className: "task", text: detail.task, title: detail.task, attrs: {id: "session-detail-title"}}),
+                el("div", {className: "meta"}, [
+                    el("time", {className: "date", text: created.toLocaleString(), attrs: {datetime: detail.createdAt}}),
+                    el("span", {text: " · "}),
+                    el("span", {className: `outcome outcome-${detail.outcome}`, text: outcome})
+                ])
+            ]),
+            el("div", {className: "detail-body", attrs: {tabindex: "0", role: "region", "aria-label": "Reasoning of the past session"}}, [
+                el("div", {className: "reasoning", text: detail.reasoning.trim() === "" ? "(no reasoning recorded)" : detail.reasoning})
+            ])
+        );
+        this.element.hidden = false;
+        document.body.classList.add("detail-open");
+        this.opener?.scrollIntoView?.({block: "nearest"});
+        this.element.focus();
+    }
+
+    /** Hides the panel; focus goes back to the chip that opened it, if it is still there, else to the prompt. */
+    public close(): void {
+        if (!this.isOpen)
+            return;
+        const hadFocus = this.element.contains(document.activeElement);
+        this.hide();
+        if (!hadFocus)
+            return;
+        if (this.opener != null && this.opener.isConnected)
+            this.opener.focus();
+        else
+            byId("prompt").focus();
+    }
+
+    /** Hides the panel without moving focus (the chat was cleared). */
+    public hide(): void {
+        this.element.hidden = true;
+        delete this.element.dataset.logId;
+        document.body.classList.remove("detail-open");
+    }
+}
