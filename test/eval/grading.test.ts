@@ -102,3 +102,22 @@ describe("eval metrics", function () {
         assert.match(tasks[0]!.request, /\nA\. .+\nB\. /);
     });
 });
+
+describe("eval suites", function () {
+    it("2Wiki: the covered subset and an open-book search over the corpus", async function () {
+        const {loadSuite} = await import("../../src/eval/suites.js");
+        const suite = loadSuite("2wiki", {seed: 0, limit: 5, logLimit: 3});
+        assert.deepEqual([suite.testTasks.length, suite.logTasks.length, suite.maxRounds], [5, 3, 8]);
+        assert.ok(suite.tools != null);
+        const hits = await suite.tools.search("Teutberga queen of Lotharingia");
+        assert.match(hits.split("\n\n")[0]!, /^Teutberga: /);
+        assert.match(await suite.tools.readFile("x"), /no files/);
+    });
+
+    it("code: phase 1 holds the parents of the chosen tasks", async function () {
+        const {loadSuite} = await import("../../src/eval/suites.js");
+        const suite = loadSuite("code", {seed: 1, limit: 4});
+        const parents = new Set(suite.testTasks.flatMap((t) => t.parents));
+        assert.deepEqual(new Set(suite.logTasks.map((t) => t.id)), parents);
+    });
+});
