@@ -1,12 +1,21 @@
 /**
- * The past-session panel, opened from a `.reuse-chip`. It takes the lower part of the chat (the messages stay
- * visible above it): a header that never scrolls away (task, date, outcome, Forget and Close) and the session's
- * reasoning in its own scrollable area. Opening moves focus into the panel; Escape or Close hides it and gives
+ * The past-session panel, opened from a `.reuse-chip`. In a tall view it takes the lower two thirds of the chat and
+ * the messages stay visible above it; in a short one (under 560 px, e.g. with the Memory view open below) it takes
+ * the whole message area until it is closed (chat.css). A header that never scrolls away (date, outcome, Forget,
+ * Close, the task) sits above the session's reasoning, which scrolls in its own area. Opening moves focus into the panel; Escape or Close hides it and gives
  * focus back to the chip that opened it (or to the prompt when that chip is gone).
  */
 import type {SessionDetail} from "../src/shared/protocol.js";
 import {byId, el, iconButton} from "./dom.js";
 import {post} from "./host.js";
+
+const outcomeLabels: Record<SessionDetail["outcome"], string> = {
+    "unknown": "no feedback yet",
+    "accepted": "accepted",
+    "rejected": "rejected",
+    "tests-passed": "tests passed",
+    "tests-failed": "tests failed"
+};
 
 export class SessionPanel {
     public readonly element: HTMLElement;
@@ -47,19 +56,22 @@ export class SessionPanel {
         const close = iconButton("close", "close", "Close (Escape)");
         close.addEventListener("click", () => this.close());
         const created = new Date(detail.createdAt);
-        const outcome = `${detail.outcome}${detail.pinned ? " · pinned" : ""}`;
+        const outcome = `${outcomeLabels[detail.outcome]}${detail.pinned ? " · pinned" : ""}`;
         this.element.dataset.logId = detail.logId;
+        const sameYear = created.getFullYear() === new Date().getFullYear();
+        const date = created.toLocaleString(undefined, {year: sameYear ? undefined : "numeric", month: "short", day: "numeric",
+            hour: "numeric", minute: "2-digit"});
         this.element.replaceChildren(
             el("header", {className: "detail-head"}, [
                 el("div", {className: "detail-actions"}, [
-                    el("span", {className: "detail-label", text: "Past session"}), el("span", {className: "spacer"}), forget, close
+                    el("span", {className: "meta", title: `Past session from ${created.toLocaleString()}, outcome: ${outcome}`}, [
+                        el("span", {className: "codicon codicon-history", attrs: {"aria-hidden": "true"}}),
+                        el("time", {className: "date", text: `${date} ·`, attrs: {datetime: detail.createdAt}}),
+                        el("span", {className: `outcome outcome-${detail.outcome}`, text: outcome})
+                    ]),
+                    el("span", {className: "spacer"}), forget, close
                 ]),
-                el("h2", {className: "task", text: detail.task, title: detail.task, attrs: {id: "session-detail-title"}}),
-                el("div", {className: "meta"}, [
-                    el("time", {className: "date", text: created.toLocaleString(), attrs: {datetime: detail.createdAt}}),
-                    el("span", {text: " · "}),
-                    el("span", {className: `outcome outcome-${detail.outcome}`, text: outcome})
-                ])
+                el("h2", {className: "task", text: detail.task, title: detail.task, attrs: {id: "session-detail-title"}})
             ]),
             el("div", {className: "detail-body", attrs: {tabindex: "0", role: "region", "aria-label": "Reasoning of the past session"}}, [
                 el("div", {className: "reasoning", text: detail.reasoning.trim() === "" ? "(no reasoning recorded)" : detail.reasoning})

@@ -2,7 +2,7 @@
 import {byId, el} from "./dom.js";
 
 const examples = [
-    "What does the selected function do, and where is it used?",
+    "What does the selected function do?",
     "Where are errors handled in this project?",
     "Write a unit test for the selected code."
 ];
@@ -21,11 +21,11 @@ export function buildWelcome(): HTMLElement {
     }
     return el("div", {className: "welcome"}, [
         el("h2", {text: "Ask about this workspace"}),
-        el("p", {text: "Hindsight answers with a local model and learns from past sessions of this workspace: each finished answer is " +
-            "remembered, and related questions later reuse what it found."}),
+        el("p", {text: "Hindsight answers with a local model and learns from past sessions of this workspace: every finished answer " +
+            "is remembered and reused for related questions."}),
         el("p", {className: "welcome-label", text: "Try asking"}),
         list,
-        el("p", {className: "hint", text: "To ask about code, select it in the editor and tick “Attach current file/selection” below, " +
-            "or right-click the selection and choose “Ask about Selection”."})
+        el("p", {className: "hint", text: "To ask about code, select it and tick “Attach current file/selection” below, or " +
+            "right-click it and choose “Ask about Selection”."})
     ]);
 }
