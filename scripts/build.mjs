@@ -12,17 +12,10 @@ import path from "node:path";
 const external = ["node-llama-cpp", "@lancedb/lancedb", "apache-arrow"];
 const root = path.resolve(import.meta.dirname, "..");
 
-await build({
-    entryPoints: ["src/cli/main.ts"],
-    outfile: "dist/cli.js",
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    sourcemap: true,
-    external,
-    logLevel: "warning"
-});
+/** The Node ESM bundles (CLI, engine): natives stay external and load from node_modules. */
+const nodeEsm = {bundle: true, platform: "node", format: "esm", target: "node20", sourcemap: true, external, logLevel: "warning"};
+
+await build({...nodeEsm, entryPoints: ["src/cli/main.ts"], outfile: "dist/cli.js"});
 
 /**
  * The extension bundle may reach the engine only through `import("./engineModule.js")` (which becomes
@@ -61,17 +54,7 @@ await build({
     logLevel: "warning"
 });
 
-await build({
-    entryPoints: ["src/extension/engineModule.ts"],
-    outfile: "dist/engine.mjs",
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    sourcemap: true,
-    external,
-    logLevel: "warning"
-});
+await build({...nodeEsm, entryPoints: ["src/extension/engineModule.ts"], outfile: "dist/engine.mjs"});
 
 // esbuild does not type-check, and the repo's tsconfig has no DOM types: check the webview with its own.
 execFileSync(process.execPath, [path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(root, "webview")], {stdio: "inherit"});
