@@ -56,7 +56,7 @@ export function loadSuite(name: SuiteName, o: SuiteOptions): Suite {
     if (name === "code") {
         const data = o.data ?? [path.join(d, "evoeval/EvoEval_difficult.jsonl.gz"), path.join(d, "evoeval/EvoEval_creative.jsonl.gz")];
         const logData = o.logData ?? [path.join(d, "humaneval/HumanEval.jsonl.gz")];
-        const tests = take(seededOrder(data.flatMap(codeTasks), o.seed), o.limit);
+        const tests = take(seededOrder(uniqueIds(data.map(codeTasks), data), o.seed), o.limit);
         const pool = logData.flatMap(codeTasks);
         const parents = new Set(tests.flatMap((t) => t.parents));
         const logTasks = [...pool.filter((t) => parents.has(t.id)), ...(o.logLimit == null ? [] : pool.filter((t) => !parents.has(t.id)))];
@@ -93,4 +93,18 @@ export function loadSuite(name: SuiteName, o: SuiteOptions): Suite {
         };
     }
     throw new HindsightError("INVALID_ARGUMENT", `Unknown suite "${String(name)}"; use ${suiteNames.join(", ")}.`);
+}
+
+/**
+ * Tasks of several files with their ids kept unique: an id already used by an earlier file (EvoEval's variants all
+ * number their tasks EvoEval/0..) is prefixed with its file's name, e.g. `EvoEval_creative:EvoEval/36`.
+ */
+export function uniqueIds(perFile: readonly EvalTask[][], files: readonly string[]): EvalTask[] {
+    const seen = new Set<string>();
+    return perFile.flatMap((tasks, i) => {
+        const stem = path.basename(files[i]!).replace(/\.(jsonl|json)(\.gz)?$/, "");
+        const renamed = tasks.map((t) => seen.has(t.id) ? {...t, id: `${stem}:${t.id}`} : t);
+        renamed.forEach((t) => seen.add(t.id));
+        return renamed;
+    });
 }

@@ -120,4 +120,12 @@ describe("eval suites", function () {
         const parents = new Set(suite.testTasks.flatMap((t) => t.parents));
         assert.deepEqual(new Set(suite.logTasks.map((t) => t.id)), parents);
     });
+
+    it("code: task ids stay unique across files that number their tasks alike", async function () {
+        const {loadSuite} = await import("../../src/eval/suites.js");
+        const ids = loadSuite("code", {seed: 0}).testTasks.map((t) => t.id);
+        assert.equal(ids.length, 200);
+        assert.equal(new Set(ids).size, 200);
+        assert.ok(ids.includes("EvoEval/36") && ids.includes("EvoEval_creative:EvoEval/36"));
+    });
 });
