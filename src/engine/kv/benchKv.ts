@@ -131,7 +131,7 @@ function makeTraces(runtime: ModelRuntime, n: number, logTokens: number): Trace[
 
 /** Prefills `tokens` (appended to what the sequence holds) and returns when the first new token is sampled. */
 async function firstToken(sequence: LlamaContextSequence, tokens: readonly number[]): Promise<number> {
-    const gen = sequence.evaluate([...tokens] as Token[], {temperature: 0});
+    const gen = sequence.evaluate([...tokens] as Token[], {temperature: 0, yieldEogToken: true});
     const first = await gen.next();
     await gen.return();
     if (first.done)
@@ -145,7 +145,7 @@ async function firstToken(sequence: LlamaContextSequence, tokens: readonly numbe
  */
 async function decodeSpeed(sequence: LlamaContextSequence, prompt: readonly number[], n: number): Promise<number> {
     const times: number[] = [];
-    for await (const token of sequence.evaluate([...prompt] as Token[], {temperature: 0})) {
+    for await (const token of sequence.evaluate([...prompt] as Token[], {temperature: 0, yieldEogToken: true})) {
         void token;
         times.push(performance.now());
         if (times.length > n)
