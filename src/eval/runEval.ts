@@ -1,5 +1,5 @@
 import type {AskMode, AskResult, HindsightEngine} from "../engine/index.js";
-import {throwIfAborted} from "../engine/index.js";
+import {HindsightError, throwIfAborted} from "../engine/index.js";
 import type {EvalTask} from "./datasets.js";
 import {itemKey, ProgressBar, type ItemRecord, type Journal} from "./Journal.js";
 import type {Suite} from "./suites.js";
@@ -33,6 +33,13 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
     const logIdByRequest = new Map<string, string>();
     for (const log of await engine.store.listLogs({workspace: o.workspace}))
         logIdByRequest.set(log.task, log.id);
+    // a journal whose phase 1 logs the store does not hold (store folder deleted, not copied, or another one)
+    // would let phase 2 run against a memory it never built: refuse instead of reporting wrong numbers
+    const storedIds = new Set(logIdByRequest.values());
+    const lost = journal.all().filter((r) => r.phase === "log" && r.logId != null && !storedIds.has(r.logId));
+    if (lost.length > 0)
+        throw new HindsightError("INVALID_ARGUMENT", `This run's journal lists ${lost.length} logged task(s) that its log store does not hold ` +
+            "(the store folder was removed or is not this run's). Continue the run where its store is, or start a new one with another --run name.");
 
     const ask = (task: EvalTask, mode: AskMode): Promise<AskResult> => engine.ask(task.request, {
         workspace: o.workspace, mode, k: o.k ?? 3, maxRounds: suite.maxRounds, maxTokensPerRound: suite.maxTokensPerRound,

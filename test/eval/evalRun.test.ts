@@ -63,6 +63,16 @@ describe("hindsight eval (SmolLM2) @model", function () {
         assert.deepEqual(answers[0], answers[1]);
     });
 
+    it("refuses to continue a run whose log store is gone, instead of evaluating against an empty memory", function () {
+        fs.rmSync(path.join(dir, "a", "store"), {recursive: true, force: true});
+        const journalBefore = fs.readFileSync(path.join(dir, "a", "items.jsonl"), "utf8");
+        const r = spawnSync(process.execPath, [bin, ...evalArgs(model, tinyData(dir, 2), dir, "a")], {cwd: root, encoding: "utf8", env, timeout: 900_000});
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, /log store does not hold/);
+        assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
+        assert.equal(fs.readFileSync(path.join(dir, "a", "items.jsonl"), "utf8"), journalBefore, "the journal is untouched");
+    });
+
     it("a run killed mid-way continues where it stopped: nothing done twice, nothing missing", async function () {
         const data = tinyData(dir, 3);
         const runDir = path.join(dir, "resume");
