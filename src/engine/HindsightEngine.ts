@@ -1,4 +1,3 @@
-import fs from "node:fs/promises";
 import path from "node:path";
 import type {LlamaContext, Token} from "node-llama-cpp";
 import {actionComplete, extractAnswer, parseAction, runTool, systemPrompt} from "./agent/react.js";
@@ -8,6 +7,7 @@ import {Generator, type ChatTurn} from "./generation/Generator.js";
 import {encodeLogKv, loadStackedLogs, type StoredKv} from "./kv/KvLogCodec.js";
 import {redactSecrets} from "./redact.js";
 import {Embedder, Retriever} from "./retrieval/Retriever.js";
+import {readGgufHeader} from "./models/ggufHeader.js";
 import {fileSha256} from "./runtime/fileHash.js";
 import type {ModelRuntime} from "./runtime/ModelRuntime.js";
 import type {LogRecord, LogStore} from "./store/index.js";
@@ -94,24 +94,17 @@ export interface HindsightEngineOptions {
     embeddingModelPath: string;
 }
 
-/** Checks that the embedding model is a GGUF file and hashes it (cached), before anything loads. */
+/** Checks that the embedding model is a GGUF file (its header, as `model pull` does) and hashes it (cached), before anything loads. */
 async function checkEmbeddingModel(modelPath: string): Promise<{path: string, sha256: string}> {
     const absolute = path.resolve(modelPath);
-    let magic: string;
     try {
-        const file = await fs.open(absolute, "r");
-        try {
-            const {buffer, bytesRead} = await file.read(Buffer.alloc(4), 0, 4, 0);
-            magic = buffer.subarray(0, bytesRead).toString("latin1");
-        } finally {
-            await file.close();
-        }
+        await readGgufHeader(absolute);
     } catch (err) {
-        throw new ModelError("MODEL_NOT_FOUND",
-            `No embedding model file at ${absolute}. Pull one with \`hindsight model pull\`, or leave the embedding model unset.`, {cause: err});
+        if (err instanceof ModelError)
+            throw new ModelError(err.code === "MODEL_NOT_FOUND" ? "MODEL_NOT_FOUND" : "MODEL_INVALID",
+                `The embedding model is unusable: ${err.message} Give a .gguf embedding model, or leave the embedding model unset.`, {cause: err});
+        throw err;
     }
-    if (magic !== "GGUF")
-        throw new ModelError("MODEL_INVALID", `${absolute} is not a GGUF model file. Give a .gguf embedding model, or leave the embedding model unset.`);
     return {path: absolute, sha256: await fileSha256(absolute)};
 }
 
