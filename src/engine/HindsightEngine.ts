@@ -1,7 +1,7 @@
 import path from "node:path";
 import type {LlamaContext, Token} from "node-llama-cpp";
 import {actionComplete, extractAnswer, parseAction, runTool, systemPrompt} from "./agent/react.js";
-import type {ToolHost} from "./agent/ToolHost.js";
+import {offeredTools, type ToolHost} from "./agent/ToolHost.js";
 import {HindsightError, ModelError, throwIfAborted} from "./errors.js";
 import {Generator, type ChatTurn} from "./generation/Generator.js";
 import {encodeLogKv, loadStackedLogs, type StoredKv} from "./kv/KvLogCodec.js";
@@ -46,6 +46,11 @@ export interface AskOptions {
     tools: ToolHost | null;
     /** Editor context (file, selection) appended to the request. */
     editorContext?: string;
+    /**
+     * The text the first round retrieves logs with. Defaults to the request. A host whose request wraps the user's
+     * words in fixed instructions passes the words alone, so that the instructions do not decide what is retrieved.
+     */
+    query?: string;
     signal?: AbortSignal;
     onText?(text: string): void;
     onEvent?(event: AskEvent): void;
@@ -229,7 +234,7 @@ export class HindsightEngine {
             : o.mode === "reflection" ? reflected.notes : "";
 
         throwIfAborted(o.signal);
-        await retrieve(1, request);
+        await retrieve(1, o.query != null && o.query.trim() !== "" ? o.query : request);
         if (!isKvMode(o.mode)) {
             await sequence.clearHistory();
             loadedKey = "";
@@ -253,7 +258,7 @@ export class HindsightEngine {
                 if (o.mode === "reflection")
                     await reflect(logs);
                 const turns: ChatTurn[] = [
-                    {role: "system", text: systemPrompt({tools: o.tools != null, notes: notes(logs)})},
+                    {role: "system", text: systemPrompt({tools: o.tools == null ? [] : offeredTools(o.tools), notes: notes(logs)})},
                     {role: "user", text: userText},
                     ...history
                 ];
@@ -289,7 +294,7 @@ export class HindsightEngine {
                 break;
             }
             o.onEvent?.({type: "tool", round, tool: action.tool, argument: action.argument});
-            const observation = await runTool(o.tools!, action);
+            const observation = await runTool(o.tools!, action, responses);
             o.onText?.(`\n[${action.tool} ${action.argument}]\n`);
             history.push({role: "assistant", text: response}, {role: "user", text: `OBSERVATION:\n${observation}`});
             await retrieve(round + 1, response);

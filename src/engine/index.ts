@@ -1,8 +1,8 @@
 // The engine's public surface. Hosts (the CLI, the VS Code extension, the evaluation harness) import from here only.
 export {HindsightEngine, KV_ALONE_SUFFIX, askModes, logTextOf} from "./HindsightEngine.js";
 export type {AskEvent, AskMode, AskOptions, AskResult, AskTimings, HindsightEngineOptions} from "./HindsightEngine.js";
-export {DirectoryToolHost} from "./agent/ToolHost.js";
-export type {ToolHost} from "./agent/ToolHost.js";
+export {DirectoryToolHost, offeredTools, toolNames} from "./agent/ToolHost.js";
+export type {ToolHost, ToolName} from "./agent/ToolHost.js";
 export {AbortedError, HindsightError, KvLogError, ModelError, StoreError, throwIfAborted} from "./errors.js";
 export type {HindsightErrorCode} from "./errors.js";
 export {isKvCacheType} from "./kv/ggml.js";

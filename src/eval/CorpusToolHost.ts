@@ -1,4 +1,4 @@
-import type {ToolHost} from "../engine/index.js";
+import type {ToolHost, ToolName} from "../engine/index.js";
 
 export interface Paragraph {
     title: string;
@@ -12,6 +12,7 @@ const tokenize = (text: string) => text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?
  * (title and text); the workspace tools do not exist here and say so.
  */
 export class CorpusToolHost implements ToolHost {
+    public readonly tools: readonly ToolName[] = ["search"];
     private readonly docs: {paragraph: Paragraph, tf: Map<string, number>, length: number}[];
     private readonly df = new Map<string, number>();
     private readonly avgLength: number;

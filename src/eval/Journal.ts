@@ -9,6 +9,8 @@ export interface ItemRecord {
     mode: AskMode;
     taskId: string;
     answer: string;
+    /** Every response of a task that took several rounds (tool calls included); absent for one round. */
+    responses?: string[];
     correct: boolean;
     f1?: number;
     detail: string;

@@ -3,6 +3,8 @@ import path from "node:path";
 import zlib from "node:zlib";
 import {HindsightError} from "../engine/errors.js";
 import {candidateProgram, gradePython} from "./pythonGrader.js";
+import type {ToolHost} from "../engine/index.js";
+import {CodeToolHost} from "./CodeToolHost.js";
 import {choiceLetter, exactMatch, f1Score, parsePythonStringList} from "./metrics.js";
 
 /** How one answer was scored. `f1` only for open answers. */
@@ -17,9 +19,14 @@ export interface Score {
 export interface EvalTask {
     id: string;
     request: string;
+    /** The task's own words without the harness's instructions: what retrieval searches with. */
+    query: string;
+    /** Tools of this task (code: run_tests over its examples); otherwise the suite's. */
+    tools?: ToolHost;
     /** Ids of phase 1 tasks this one was evolved from (EvoEval `parent`, `p1`, `p2`). */
     parents: string[];
-    grade(answer: string): Promise<Score>;
+    /** `responses`: all the model wrote; code falls back to the last code block there when the answer has none. */
+    grade(answer: string, responses?: readonly string[]): Promise<Score>;
 }
 
 export type Row = Record<string, unknown>;
@@ -53,24 +60,36 @@ function field(row: Row, name: string, file: string): string {
     return String(value);
 }
 
-/** Code tasks: HumanEval rows (`test` with `check`) or EvoEval rows (`inputs`, expected from `canonical_solution`). */
-export function codeTasks(file: string): EvalTask[] {
+const codeFence = /```[a-zA-Z0-9]*\n[\s\S]*?(?:```|$)/;
+
+/**
+ * Code tasks: HumanEval rows (`test` with `check`) or EvoEval rows (`inputs`, expected from `canonical_solution`).
+ * `withTests`: the agent gets a run_tests tool over the docstring's examples (several rounds); otherwise it answers
+ * at once.
+ */
+export function codeTasks(file: string, withTests = false): EvalTask[] {
     return readRows(file).map((row) => {
         const id = field(row, "task_id", file);
         const prompt = field(row, "prompt", file);
         const entryPoint = field(row, "entry_point", file);
         const canonical = field(row, "canonical_solution", file);
         const parents = ["parent", "p1", "p2"].map((k) => row[k]).filter((v): v is string => typeof v === "string");
-        const request = "Complete the following Python function. After ANSWER:, write the whole function (its imports and " +
-            "signature, then the body; do not repeat the docstring) in one ```python code block.\n\n```python\n" + prompt.trimEnd() + "\n```";
+        const whole = "the whole function (its imports and signature, then the body; do not repeat the docstring) in one ```python code block";
+        const request = (withTests
+            ? `Complete the following Python function. Write ${whole}, then write ACTION: run_tests on its own line to check it ` +
+              "against the examples. When the examples pass, or you have fixed the code, write ANSWER: and the final function in one ```python code block."
+            : `Complete the following Python function. After ANSWER:, write ${whole}.`) +
+            "\n\n```python\n" + prompt.trimEnd() + "\n```";
         const test = typeof row.test === "string" ? row.test : null;
         const inputs = Array.isArray(row.inputs) ? row.inputs.filter((x): x is string => typeof x === "string") : null;
         if (test == null && inputs == null)
             throw new HindsightError("INVALID_ARGUMENT", `Task ${id} in ${path.basename(file)} has neither "test" nor "inputs".`);
         return {
-            id, request, parents,
-            async grade(answer: string): Promise<Score> {
-                const code = candidateProgram(answer, prompt, entryPoint);
+            id, request, parents, query: prompt.trim(),
+            ...(withTests ? {tools: new CodeToolHost(prompt, entryPoint)} : {}),
+            async grade(answer: string, responses: readonly string[] = []): Promise<Score> {
+                const source = codeFence.test(answer) ? answer : [...responses].reverse().find((r) => codeFence.test(r)) ?? answer;
+                const code = candidateProgram(source, prompt, entryPoint);
                 const result = test != null
                     ? await gradePython({kind: "tests", code, entryPoint, test})
                     : await gradePython({kind: "io", code, entryPoint, reference: `${prompt}\n${canonical}`, inputs: inputs!});
@@ -88,11 +107,11 @@ export function mmluProTasks(file: string): EvalTask[] {
         const options = Array.isArray(raw) ? raw.map(String) : parsePythonStringList(field(row, "options", file));
         const gold = field(row, "answer", file).trim().toUpperCase();
         const letters = "ABCDEFGHIJKLMNOP";
+        const question = `Question: ${field(row, "question", file)}\nOptions:\n${options.map((o, i) => `${letters[i]}. ${o}`).join("\n")}`;
         const request = "Answer the multiple-choice question. Think step by step in a few short sentences, then write " +
-            "\"ANSWER: X\" where X is the letter of the correct option.\n\n" +
-            `Question: ${field(row, "question", file)}\nOptions:\n${options.map((o, i) => `${letters[i]}. ${o}`).join("\n")}`;
+            "\"ANSWER: X\" where X is the letter of the correct option.\n\n" + question;
         return {
-            id, request, parents: [],
+            id, request, parents: [], query: question,
             grade(answer: string): Promise<Score> {
                 const letter = choiceLetter(answer, options.length);
                 return Promise.resolve({correct: letter === gold, detail: `${letter ?? "-"} (gold ${gold})`});
@@ -105,11 +124,12 @@ export function mmluProTasks(file: string): EvalTask[] {
 export function twoWikiTasks(file: string, keep: (row: Row) => boolean = () => true): EvalTask[] {
     return readRows(file).filter(keep).map((row) => {
         const gold = field(row, "answer", file);
+        const question = field(row, "question", file);
         const request = "Answer the question. Use the search tool to find the facts you need " +
             "(ACTION: search <words>), then write \"ANSWER: \" followed by a short answer only.\n\n" +
-            `Question: ${field(row, "question", file)}`;
+            `Question: ${question}`;
         return {
-            id: `2wiki/${field(row, "_id", file)}`, request, parents: [],
+            id: `2wiki/${field(row, "_id", file)}`, request, parents: [], query: question,
             grade(answer: string): Promise<Score> {
                 const short = answer.split("\n")[0]!.trim();
                 return Promise.resolve({correct: exactMatch(short, gold), f1: f1Score(short, gold), detail: `${short.slice(0, 80)} (gold ${gold})`});

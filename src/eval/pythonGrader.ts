@@ -6,7 +6,9 @@ export type GradeRequest =
     /** HumanEval style: `test` defines `check(candidate)`; it is called with the entry point. */
     | {kind: "tests", code: string, entryPoint: string, test: string}
     /** EvoEval style: each input is a Python argument list; expected outputs come from running `reference`. */
-    | {kind: "io", code: string, entryPoint: string, reference: string, inputs: readonly string[]};
+    | {kind: "io", code: string, entryPoint: string, reference: string, inputs: readonly string[]}
+    /** The doctest examples (`>>>` lines) of the task's prompt, run against the candidate: the public checks a run_tests tool may show. */
+    | {kind: "examples", code: string, entryPoint: string, prompt: string};
 
 export interface GradeResult {
     passed: boolean;
@@ -24,6 +26,8 @@ export interface GraderOptions {
     callTimeoutS: number;
     /** Seconds for the whole subprocess (then it is killed). Defaults to 30. */
     totalTimeoutS: number;
+    /** Longest `detail` returned. Defaults to 300 characters. */
+    detailChars: number;
 }
 
 /**
@@ -69,7 +73,7 @@ def same(a, b):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     return type(a) == type(b) and a == b
 def out(passed, total, ok, detail):
-    print(json.dumps({"passed": passed, "total": total, "ok": ok, "detail": detail[:300]}))
+    print(json.dumps({"passed": passed, "total": total, "ok": ok, "detail": detail[:int(req.get("detailChars", 300))]}))
     sys.stdout.flush()
     os._exit(0)
 def load(code, name):
@@ -94,6 +98,29 @@ if req["kind"] == "tests":
         out(False, 1, 0, "timeout")
     except BaseException as e:
         out(False, 1, 0, "error: " + type(e).__name__ + ": " + str(e))
+if req["kind"] == "examples":
+    import doctest
+    import ast
+    docs = []
+    try:
+        for node in ast.walk(ast.parse(req["prompt"])):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == req["entryPoint"]:
+                docs.append(ast.get_docstring(node) or "")
+    except SyntaxError:
+        pass
+    examples = doctest.DocTestParser().get_examples(docs[0] if docs else req["prompt"])
+    if not examples:
+        out(True, 0, 0, "")
+    report = []
+    runner = doctest.DocTestRunner(verbose=False, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    # a repeating alarm: every example that runs too long raises Timeout, which doctest reports as its failure
+    signal.setitimer(signal.ITIMER_REAL, limit, limit)
+    try:
+        failed, tried = runner.run(doctest.DocTest(examples, cand, "examples", None, 0, None), out=report.append, clear_globs=False)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    lines = [l for l in "".join(report).splitlines() if l.strip() and not l.startswith("*****") and not l.startswith("File ")]
+    out(failed == 0, tried, tried - failed, "\n".join(lines))
 ref = load(req["reference"], "<reference>")[req["entryPoint"]]
 total = ok = 0
 for text in req["inputs"]:
@@ -130,7 +157,7 @@ export async function gradePython(request: GradeRequest, options: Partial<Grader
         child.once("close", (code) => resolve(code));
     });
     child.stdin.on("error", () => undefined);
-    child.stdin.end(JSON.stringify({...request, callTimeoutS}));
+    child.stdin.end(JSON.stringify({...request, callTimeoutS, detailChars: options.detailChars ?? 300}));
     try {
         await exit;
     } finally {

@@ -43,12 +43,12 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
 
     const ask = (task: EvalTask, mode: AskMode): Promise<AskResult> => engine.ask(task.request, {
         workspace: o.workspace, mode, k: o.k ?? 3, maxRounds: suite.maxRounds, maxTokensPerRound: suite.maxTokensPerRound,
-        log: false, tools: suite.tools, signal: o.signal
+        log: false, tools: task.tools ?? suite.tools, query: task.query, signal: o.signal
     });
     const record = (phase: ItemRecord["phase"], mode: AskMode, task: EvalTask, result: AskResult, score: Awaited<ReturnType<EvalTask["grade"]>>,
         usedTasks: string[], extra: Partial<ItemRecord> = {}): ItemRecord => ({
         key: itemKey(phase, mode, task.id), phase, mode, taskId: task.id,
-        answer: result.answer, correct: score.correct, ...(score.f1 != null ? {f1: score.f1} : {}), detail: score.detail,
+        answer: result.answer, ...(result.responses.length > 1 ? {responses: result.responses} : {}), correct: score.correct, ...(score.f1 != null ? {f1: score.f1} : {}), detail: score.detail,
         rounds: result.rounds, tokensIn: result.tokens.prompt, tokensOut: result.tokens.generated,
         ttftMs: result.timings.ttftMs, totalMs: result.timings.totalMs,
         usedLogs: result.usedLogs, usedTasks,
@@ -63,7 +63,7 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
                 continue;
             throwIfAborted(o.signal);
             const result = await ask(task, "none");
-            const score = await task.grade(result.answer);
+            const score = await task.grade(result.answer, result.responses);
             let logId = logIdByRequest.get(task.request);
             if (logId == null) {
                 logId = (await engine.storeLog({task: task.request, workspace: o.workspace, responses: result.responses}, o.signal)).id;
@@ -83,7 +83,7 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
                     continue;
                 throwIfAborted(o.signal);
                 const result = await ask(task, mode);
-                const score = await task.grade(result.answer);
+                const score = await task.grade(result.answer, result.responses);
                 journal.append(record("eval", mode, task, result, score, result.usedLogs.map((id) => taskByLog.get(id) ?? id)));
                 bar?.tick(`${mode} ${task.id}`);
             }

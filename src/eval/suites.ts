@@ -56,13 +56,16 @@ export function loadSuite(name: SuiteName, o: SuiteOptions): Suite {
     if (name === "code") {
         const data = o.data ?? [path.join(d, "evoeval/EvoEval_difficult.jsonl.gz"), path.join(d, "evoeval/EvoEval_creative.jsonl.gz")];
         const logData = o.logData ?? [path.join(d, "humaneval/HumanEval.jsonl.gz")];
-        const tests = take(seededOrder(uniqueIds(data.map(codeTasks), data), o.seed), o.limit);
-        const pool = logData.flatMap(codeTasks);
+        // several rounds: the agent may run its code against the docstring's examples (run_tests) and fix it
+        const maxRounds = o.maxRounds ?? 3;
+        const withTests = maxRounds > 1;
+        const tests = take(seededOrder(uniqueIds(data.map((f) => codeTasks(f, withTests)), data), o.seed), o.limit);
+        const pool = logData.flatMap((f) => codeTasks(f, withTests));
         const parents = new Set(tests.flatMap((t) => t.parents));
         const logTasks = [...pool.filter((t) => parents.has(t.id)), ...(o.logLimit == null ? [] : pool.filter((t) => !parents.has(t.id)))];
         return {
             name, testTasks: tests, logTasks: take(logTasks, o.logLimit),
-            maxRounds: o.maxRounds ?? 1, maxTokensPerRound: o.maxTokensPerRound ?? 384, tools: null,
+            maxRounds, maxTokensPerRound: o.maxTokensPerRound ?? 384, tools: null,
             outcomesFromGrades: true, files: {data, logData}
         };
     }

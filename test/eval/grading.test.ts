@@ -69,6 +69,53 @@ describe("eval grading (Python subprocess)", function () {
     });
 });
 
+describe("eval run_tests tool (docstring examples)", function () {
+    const prompt = "def add_up(xs):\n    \"\"\"Sum of xs.\n    >>> add_up([1, 2, 3])\n    6\n    >>> add_up([])\n    0\n    \"\"\"\n";
+
+    it("runs the prompt's examples against the candidate: a right one passes, a wrong one shows expected and got", async function () {
+        const right = await gradePython({kind: "examples", code: prompt + "def add_up(xs):\n    return sum(xs)\n", entryPoint: "add_up", prompt});
+        assert.deepEqual(right, {passed: true, total: 2, ok: 2, detail: ""});
+        const wrong = await gradePython({kind: "examples", code: prompt + "def add_up(xs):\n    return len(xs)\n", entryPoint: "add_up", prompt}, {detailChars: 1000});
+        assert.deepEqual([wrong.passed, wrong.total, wrong.ok], [false, 2, 1]);
+        assert.match(wrong.detail, /add_up\(\[1, 2, 3\]\)[\s\S]*Expected:\s+6[\s\S]*Got:\s+3/);
+    });
+
+    it("an example that loops forever fails by timeout; the others still run", async function () {
+        const code = prompt + "def add_up(xs):\n    while xs:\n        pass\n    return 0\n";
+        const r = await gradePython({kind: "examples", code, entryPoint: "add_up", prompt}, {callTimeoutS: 1, detailChars: 1000});
+        assert.deepEqual([r.passed, r.total, r.ok], [false, 2, 1]);
+        assert.match(r.detail, /Timeout/);
+    });
+
+    it("CodeToolHost: takes the latest code the model wrote, and says what failed or that all passed", async function () {
+        const {CodeToolHost} = await import("../../src/eval/CodeToolHost.js");
+        const host = new CodeToolHost(prompt, "add_up");
+        const wrong = "```python\ndef add_up(xs):\n    return len(xs)\n```\nACTION: run_tests";
+        const right = "```python\ndef add_up(xs):\n    return sum(xs)\n```\nACTION: run_tests";
+        assert.match(await host.runTests([wrong]), /^1 of 2 examples failed:\n[\s\S]*Expected:/);
+        assert.equal(await host.runTests([wrong, right]), "All 2 examples passed.");
+        assert.equal(await host.runTests([right, "ACTION: run_tests"]), "All 2 examples passed.");
+        assert.match(await host.runTests(["ACTION: run_tests"]), /no code to test/);
+        assert.match(await host.runTests(["```python\ndef add_up(xs) return 1\n```"]), /does not run: error: SyntaxError/);
+        assert.match(await new CodeToolHost("def g():\n    pass\n", "g").runTests(["```python\ndef g():\n    return 1\n```"]), /no examples/);
+    });
+
+    it("a code task offers run_tests when it has rounds to use it, grades the last code written when the answer has none", async function () {
+        const d = shippedDataDir();
+        const [withTests] = codeTasks(path.join(d, "humaneval/HumanEval.jsonl.gz"), true);
+        const [oneShot] = codeTasks(path.join(d, "humaneval/HumanEval.jsonl.gz"));
+        assert.ok(withTests!.tools?.runTests != null && oneShot!.tools == null);
+        assert.match(withTests!.request, /ACTION: run_tests/);
+        assert.doesNotMatch(oneShot!.request, /run_tests/);
+        assert.ok(!withTests!.query.includes("Complete the following") && withTests!.query.includes("def has_close_elements"));
+        const {readRows} = await import("../../src/eval/datasets.js");
+        const row = readRows(path.join(d, "humaneval/HumanEval.jsonl.gz"))[0]!;
+        const code = "```python\n" + String(row.prompt) + String(row.canonical_solution) + "\n```\nACTION: run_tests";
+        assert.equal((await withTests!.grade("The examples pass.", [code, "ANSWER: The examples pass."])).correct, true);
+        assert.equal((await withTests!.grade("The examples pass.", [])).correct, false);
+    });
+});
+
 describe("eval metrics", function () {
     it("exact match and F1 on known pairs (SQuAD normalization)", function () {
         assert.equal(exactMatch("The Eiffel Tower.", "eiffel tower"), true);

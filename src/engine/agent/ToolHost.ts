@@ -8,9 +8,25 @@ import {DEFAULT_EXCLUDE_GLOBS, isExcludedPath} from "../redact.js";
  * for a user-level problem like a missing file.
  */
 export interface ToolHost {
+    /** The tools the model is offered. Defaults to the workspace tools (list_files, read_file, search). */
+    readonly tools?: readonly ToolName[];
     listFiles(dir: string): Promise<string>;
     readFile(file: string): Promise<string>;
     search(query: string): Promise<string>;
+    /**
+     * `run_tests`: runs the code the model wrote against the task's checks and says what failed. It gets the
+     * model's responses so far (latest last), so the host can take the code from the one that has it.
+     */
+    runTests?(responses: readonly string[]): Promise<string>;
+}
+
+export const toolNames = ["list_files", "read_file", "search", "run_tests"] as const;
+export type ToolName = typeof toolNames[number];
+const workspaceTools: readonly ToolName[] = ["list_files", "read_file", "search"];
+
+/** The tools a host offers (run_tests only where the host can run tests). */
+export function offeredTools(host: ToolHost): readonly ToolName[] {
+    return (host.tools ?? workspaceTools).filter((t) => t !== "run_tests" || host.runTests != null);
 }
 
 const skipDirs = new Set([".git", "node_modules", "dist", "out", "build", ".venv", "__pycache__", ".hg", ".svn"]);

@@ -1,23 +1,30 @@
-import type {ToolHost} from "./ToolHost.js";
+import {offeredTools, toolNames, type ToolHost, type ToolName} from "./ToolHost.js";
 
 /**
  * The ReAct protocol the agent speaks: the model either calls one tool on a line of its own
  * (`ACTION: read_file src/a.ts`) and waits for the observation, or writes its answer. Plain text, so that small
  * local models can follow it and logs stay readable.
  */
-export const toolNames = ["list_files", "read_file", "search"] as const;
-export type ToolName = typeof toolNames[number];
+export {toolNames, type ToolName};
 
-export function systemPrompt(options: {tools: boolean, notes?: string}): string {
+const toolUsage: Record<ToolName, string> = {
+    list_files: "ACTION: list_files <folder>",
+    read_file: "ACTION: read_file <path>",
+    search: "ACTION: search <text>",
+    run_tests: "ACTION: run_tests   (after a ```python block: runs that code against the task's examples)"
+};
+
+/** The system prompt; `tools` lists the tools the model is offered (none: it answers at once). */
+export function systemPrompt(options: {tools: readonly ToolName[], notes?: string}): string {
     const lines = [
         "You are Hindsight, a careful coding assistant. Answer the user's coding request correctly and concisely."
     ];
-    if (options.tools)
+    if (options.tools.length > 0)
         lines.push(
-            "You may look at the workspace first. To use a tool, write one line and stop:",
-            "ACTION: list_files <folder>",
-            "ACTION: read_file <path>",
-            "ACTION: search <text>",
+            options.tools.includes("run_tests") && options.tools.length === 1
+                ? "You may test your code first. To use a tool, write one line and stop:"
+                : "You may look at the workspace first. To use a tool, write one line and stop:",
+            ...options.tools.map((t) => toolUsage[t]),
             "You will get an OBSERVATION. When you know the answer, write it after \"ANSWER:\"."
         );
     else
@@ -32,7 +39,7 @@ export interface ParsedAction {
     argument: string;
 }
 
-const actionPattern = /^\s*ACTION:\s*(list_files|read_file|search)\b[ \t]*(.*)$/m;
+const actionPattern = new RegExp(`^\\s*ACTION:\\s*(${toolNames.join("|")})\\b[ \\t]*(.*)$`, "m");
 
 /** The first tool call in a response, if the response has no answer before it. */
 export function parseAction(response: string): ParsedAction | null {
@@ -56,10 +63,15 @@ export function extractAnswer(response: string): string {
     return (at >= 0 ? response.slice(at + "ANSWER:".length) : response).trim();
 }
 
-export async function runTool(host: ToolHost, action: ParsedAction): Promise<string> {
+/** Runs one tool call. `responses`: the model's responses so far, latest last (run_tests takes its code from them). */
+export async function runTool(host: ToolHost, action: ParsedAction, responses: readonly string[]): Promise<string> {
+    const offered = offeredTools(host);
+    if (!offered.includes(action.tool))
+        return `Error: the tool ${action.tool} is not available here. Use ${offered.join(", ")}, or write ANSWER:.`;
     switch (action.tool) {
         case "list_files": return host.listFiles(action.argument || ".");
         case "read_file": return host.readFile(action.argument);
         case "search": return host.search(action.argument);
+        case "run_tests": return host.runTests!(responses);
     }
 }

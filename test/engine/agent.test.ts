@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import {actionComplete, parseAction, runTool, systemPrompt} from "../../src/engine/agent/react.js";
+import {offeredTools, type ToolHost, type ToolName} from "../../src/engine/agent/ToolHost.js";
+
+/** A host at the unit's own boundary: it records what the agent asked for. */
+class RecordingHost implements ToolHost {
+    public readonly calls: string[] = [];
+    public constructor(public readonly tools?: readonly ToolName[], withTests = false) {
+        if (withTests)
+            this.runTests = (responses: readonly string[]) => {
+                this.calls.push(`run_tests ${responses.length}`);
+                return Promise.resolve("All 2 examples passed.");
+            };
+    }
+    public runTests?: (responses: readonly string[]) => Promise<string>;
+    public listFiles(dir: string): Promise<string> { this.calls.push(`list_files ${dir}`); return Promise.resolve("a.py"); }
+    public readFile(file: string): Promise<string> { this.calls.push(`read_file ${file}`); return Promise.resolve("x = 1"); }
+    public search(query: string): Promise<string> { this.calls.push(`search ${query}`); return Promise.resolve("a.py:1: x"); }
+}
+
+describe("agent protocol (ReAct tools)", function () {
+    it("a host offers the workspace tools by default, run_tests only when it can run tests", function () {
+        assert.deepEqual(offeredTools(new RecordingHost()), ["list_files", "read_file", "search"]);
+        assert.deepEqual(offeredTools(new RecordingHost(["run_tests"])), []);
+        assert.deepEqual(offeredTools(new RecordingHost(["run_tests"], true)), ["run_tests"]);
+    });
+
+    it("the system prompt lists exactly the offered tools", function () {
+        const tests = systemPrompt({tools: ["run_tests"]});
+        assert.match(tests, /ACTION: run_tests/);
+        assert.doesNotMatch(tests, /read_file|list_files/);
+        const workspace = systemPrompt({tools: ["list_files", "read_file", "search"]});
+        assert.match(workspace, /ACTION: read_file/);
+        assert.doesNotMatch(workspace, /run_tests/);
+        assert.doesNotMatch(systemPrompt({tools: []}), /ACTION:/);
+    });
+
+    it("run_tests is parsed as an action, and an answer written before it wins", function () {
+        const response = "```python\ndef f():\n    return 1\n```\nACTION: run_tests\n";
+        assert.deepEqual(parseAction(response), {tool: "run_tests", argument: ""});
+        assert.equal(actionComplete(response), true);
+        assert.equal(parseAction("ANSWER:\n```python\ndef f(): pass\n```\nACTION: run_tests\n"), null);
+        assert.equal(parseAction("```python\n# ACTION: run_tests\n```"), null);
+    });
+
+    it("a tool the host does not offer is refused with the ones it does; run_tests gets every response so far", async function () {
+        const host = new RecordingHost(["run_tests"], true);
+        const refused = await runTool(host, {tool: "read_file", argument: "a.py"}, ["r1"]);
+        assert.match(refused, /read_file is not available here\. Use run_tests/);
+        assert.equal(await runTool(host, {tool: "run_tests", argument: ""}, ["r1", "r2"]), "All 2 examples passed.");
+        assert.deepEqual(host.calls, ["run_tests 2"]);
+        const workspace = new RecordingHost();
+        assert.match(await runTool(workspace, {tool: "run_tests", argument: ""}, ["r1"]), /not available here\. Use list_files, read_file, search/);
+        assert.equal(await runTool(workspace, {tool: "search", argument: "x"}, []), "a.py:1: x");
+        assert.deepEqual(workspace.calls, ["search x"]);
+    });
+});
