@@ -1,6 +1,7 @@
 import type {ToolHost, ToolName} from "../engine/index.js";
 import {candidateProgram, gradePython} from "./pythonGrader.js";
 
+const next = "Write ANSWER: and the final function in one ```python block.";
 const fence = /```[a-zA-Z0-9]*\n[\s\S]*?(?:```|$)/;
 
 /**
@@ -27,8 +28,8 @@ export class CodeToolHost implements ToolHost {
         if (result.total === 0)
             return "The code runs. The task has no examples to check it against; check it against the description yourself.";
         return result.passed
-            ? `All ${result.total} examples passed.`
-            : `${result.total - result.ok} of ${result.total} examples failed:\n${result.detail}`;
+            ? `All ${result.total} examples passed. ${next}`
+            : `${result.total - result.ok} of ${result.total} examples failed:\n${result.detail}\nFix the code and test it again, or ${next}`;
     }
 
     public listFiles(): Promise<string> {

@@ -180,7 +180,8 @@ export async function gradePython(request: GradeRequest, options: Partial<Grader
 export function candidateProgram(answer: string, taskPrompt: string, entryPoint: string): string {
     const blocks = [...answer.matchAll(/```[a-zA-Z0-9]*\n([\s\S]*?)(?:```|$)/g)].map((m) => m[1]!);
     const withDef = blocks.find((b) => new RegExp(`def\\s+${entryPoint}\\s*\\(`).test(b));
-    const code = withDef ?? blocks[0] ?? answer;
+    // a tool call the model wrote inside its code block ("ACTION: run_tests") is not code
+    const code = (withDef ?? blocks[0] ?? answer).split("\n").filter((l) => !/^\s*(?:#\s*)?ACTION:/.test(l)).join("\n");
     if (new RegExp(`def\\s+${entryPoint}\\s*\\(`).test(code))
         return `${taskPrompt}\n\n${code}`;
     const body = code.split("\n").map((l) => (l.trim() === "" || /^\s/.test(l) ? l : "    " + l)).join("\n");

@@ -40,7 +40,8 @@ describe("agent protocol (ReAct tools)", function () {
         assert.deepEqual(parseAction(response), {tool: "run_tests", argument: ""});
         assert.equal(actionComplete(response), true);
         assert.equal(parseAction("ANSWER:\n```python\ndef f(): pass\n```\nACTION: run_tests\n"), null);
-        assert.equal(parseAction("```python\n# ACTION: run_tests\n```"), null);
+        assert.deepEqual(parseAction("```python\ndef f():\n    return 1\n# ACTION: run_tests\n"), {tool: "run_tests", argument: ""});
+        assert.equal(parseAction("```python\n# NO ACTION: run_tests\n```"), null);
     });
 
     it("a tool the host does not offer is refused with the ones it does; run_tests gets every response so far", async function () {

@@ -93,8 +93,10 @@ describe("eval run_tests tool (docstring examples)", function () {
         const wrong = "```python\ndef add_up(xs):\n    return len(xs)\n```\nACTION: run_tests";
         const right = "```python\ndef add_up(xs):\n    return sum(xs)\n```\nACTION: run_tests";
         assert.match(await host.runTests([wrong]), /^1 of 2 examples failed:\n[\s\S]*Expected:/);
-        assert.equal(await host.runTests([wrong, right]), "All 2 examples passed.");
-        assert.equal(await host.runTests([right, "ACTION: run_tests"]), "All 2 examples passed.");
+        assert.match(await host.runTests([wrong, right]), /^All 2 examples passed\. Write ANSWER:/);
+        assert.match(await host.runTests([right, "ACTION: run_tests"]), /^All 2 examples passed\. Write ANSWER:/);
+        // the call written inside an unclosed block, where generation stopped
+        assert.match(await host.runTests(["```python\ndef add_up(xs):\n    return sum(xs)\n\nACTION: run_tests\n"]), /^All 2 examples passed\. Write ANSWER:/);
         assert.match(await host.runTests(["ACTION: run_tests"]), /no code to test/);
         assert.match(await host.runTests(["```python\ndef add_up(xs) return 1\n```"]), /does not run: error: SyntaxError/);
         assert.match(await new CodeToolHost("def g():\n    pass\n", "g").runTests(["```python\ndef g():\n    return 1\n```"]), /no examples/);

@@ -11,7 +11,7 @@ const toolUsage: Record<ToolName, string> = {
     list_files: "ACTION: list_files <folder>",
     read_file: "ACTION: read_file <path>",
     search: "ACTION: search <text>",
-    run_tests: "ACTION: run_tests   (after a ```python block: runs that code against the task's examples)"
+    run_tests: "ACTION: run_tests\n(run_tests runs the code of your last ```python block, closed with ```, against the task's examples)"
 };
 
 /** The system prompt; `tools` lists the tools the model is offered (none: it answers at once). */
@@ -39,7 +39,8 @@ export interface ParsedAction {
     argument: string;
 }
 
-const actionPattern = new RegExp(`^\\s*ACTION:\\s*(${toolNames.join("|")})\\b[ \\t]*(.*)$`, "m");
+// small models often write the call as a code comment ("# ACTION: run_tests"); that counts too
+const actionPattern = new RegExp(`^\\s*(?:#\\s*)?ACTION:\\s*(${toolNames.join("|")})\\b[ \\t]*(.*)$`, "m");
 
 /** The first tool call in a response, if the response has no answer before it. */
 export function parseAction(response: string): ParsedAction | null {
