@@ -9,6 +9,8 @@ export interface ItemRecord {
     mode: AskMode;
     taskId: string;
     answer: string;
+    /** Phase 1 tasks this one was derived from (EvoEval parents); absent in journals written before it was kept. */
+    parents?: string[];
     /** Every response of a task that took several rounds (tool calls included); absent for one round. */
     responses?: string[];
     correct: boolean;

@@ -83,6 +83,31 @@ export function meanInterval(values: readonly number[], z = 1.96): Interval {
     return {value: mean, low: mean - half, high: mean + half, n};
 }
 
+/**
+ * Exact two-sided McNemar test (a sign test on the discordant pairs): the chance of a split at least as uneven as
+ * `wins` / `losses` if neither mode were better.
+ */
+export function mcnemarExactP(wins: number, losses: number): number {
+    const n = wins + losses;
+    if (n === 0)
+        return 1;
+    let tail = 0, binomial = 1;
+    for (let i = 0; i <= Math.min(wins, losses); i++) {
+        tail += binomial;
+        binomial = binomial * (n - i) / (i + 1);
+    }
+    return Math.min(1, 2 * tail / 2 ** n);
+}
+
+/** Difference of two accuracies paired on `n` tasks, `(wins - losses) / n`, with a Wald 95% interval for paired rates. */
+export function pairedDifference(wins: number, losses: number, n: number, z = 1.96): Interval {
+    if (n === 0)
+        return {value: NaN, low: NaN, high: NaN, n};
+    const d = (wins - losses) / n;
+    const half = z * Math.sqrt(Math.max(0, (wins + losses) / n - d * d) / n);
+    return {value: d, low: Math.max(-1, d - half), high: Math.min(1, d + half), n};
+}
+
 /** Parses a Python list literal of strings (as some data files store options): `['a', "b's"]`. */
 export function parsePythonStringList(text: string): string[] {
     const out: string[] = [];

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type {AskMode} from "../engine/index.js";
 import type {ItemRecord} from "./Journal.js";
-import {meanInterval, wilson, type Interval} from "./metrics.js";
+import {mcnemarExactP, meanInterval, pairedDifference, wilson, type Interval} from "./metrics.js";
 
 export interface RunMeta {
     suite: string;
@@ -33,6 +33,8 @@ export interface ModeSummary {
     totalMs: Interval;
     /** Share of tasks with a parent whose parent's log was reused (null: no task has a parent, or mode `none`). */
     recall: Interval | null;
+    /** The same, over tasks whose parent's log can be retrieved at all (code: it passed its tests; failed logs are never reused). */
+    recallRetrievable: Interval | null;
     /** Share of tasks that reused at least one log. */
     withLogs: Interval;
 }
@@ -53,8 +55,11 @@ export interface RunReport {
     modes: ModeSummary[];
     /** Phase 2 tasks answered in every mode so far (the comparison is paired on these). */
     completeTasks: number;
-    /** Paired differences of `kv` against each other mode on complete tasks: wins, losses, accuracy delta. */
-    kvVersus: {mode: AskMode, wins: number, losses: number, delta: number}[];
+    /**
+     * Paired differences of `kv` against each other mode on complete tasks: wins, losses, accuracy delta with a 95%
+     * interval, and the exact McNemar p-value.
+     */
+    kvVersus: {mode: AskMode, wins: number, losses: number, delta: number, interval: Interval, p: number}[];
     storage: StorageSummary | null;
     items: ItemRecord[];
 }
@@ -68,10 +73,13 @@ export function summarize(meta: RunMeta, items: readonly ItemRecord[], storage: 
             byTask.set(r.taskId, new Map());
         byTask.get(r.taskId)!.set(r.mode, r);
     }
+    // logs retrieval may return: code logs whose tests failed are excluded by the engine
+    const retrievableLogs = new Set(phase1.filter((r) => meta.suite !== "code" || r.correct).map((r) => r.taskId));
     const complete = [...byTask.values()].filter((m) => meta.modes.every((mode) => m.has(mode)));
     const modes = meta.modes.map((mode): ModeSummary => {
         const rs = evals.filter((r) => r.mode === mode);
         const withParent = rs.filter((r) => r.parentRetrieved != null);
+        const retrievable = withParent.filter((r) => r.parents?.some((p) => retrievableLogs.has(p)) === true);
         return {
             mode, n: rs.length,
             accuracy: wilson(rs.filter((r) => r.correct).length, rs.length),
@@ -82,6 +90,7 @@ export function summarize(meta: RunMeta, items: readonly ItemRecord[], storage: 
             ttftMs: meanInterval(rs.filter((r) => r.ttftMs != null).map((r) => r.ttftMs!)),
             totalMs: meanInterval(rs.map((r) => r.totalMs)),
             recall: mode === "none" || withParent.length === 0 ? null : wilson(withParent.filter((r) => r.parentRetrieved).length, withParent.length),
+            recallRetrievable: mode === "none" || retrievable.length === 0 ? null : wilson(retrievable.filter((r) => r.parentRetrieved).length, retrievable.length),
             withLogs: wilson(rs.filter((r) => r.usedLogs.length > 0).length, rs.length)
         };
     });
@@ -92,7 +101,8 @@ export function summarize(meta: RunMeta, items: readonly ItemRecord[], storage: 
             if (a && !b) wins++;
             if (b && !a) losses++;
         }
-        return {mode, wins, losses, delta: complete.length === 0 ? 0 : (wins - losses) / complete.length};
+        return {mode, wins, losses, delta: complete.length === 0 ? 0 : (wins - losses) / complete.length,
+            interval: pairedDifference(wins, losses, complete.length), p: mcnemarExactP(wins, losses)};
     }) : [];
     return {
         meta,
@@ -128,10 +138,20 @@ export function toMarkdown(report: RunReport): string {
             `${num(s.tokensIn, 0)} | ${num(s.tokensOut, 0)} | ${num(sec(s.ttftMs), 1)} | ${num(sec(s.totalMs), 1)} | ` +
             `${s.recall == null ? "-" : pct(s.recall)} | ${s.mode === "none" ? "-" : pct(s.withLogs)} |`);
     }
+    const retrievable = report.modes.find((s) => s.recallRetrievable != null);
+    if (retrievable != null) {
+        lines.push("", "Parent retrieved, counting only tasks whose parent's log can be retrieved (its tests passed): " +
+            report.modes.filter((s) => s.recallRetrievable != null).map((s) => `\`${s.mode}\` ${pct(s.recallRetrievable!)} % (n ${s.recallRetrievable!.n})`).join(", ") + ".");
+    }
     if (report.kvVersus.length > 0) {
-        lines.push("", `Paired on the ${report.completeTasks} tasks done in every mode, \`kv\` against each mode (tasks kv got right and the other wrong / the reverse):`, "");
-        for (const v of report.kvVersus)
-            lines.push(`- vs \`${v.mode}\`: +${v.wins} / -${v.losses} (accuracy difference ${(100 * v.delta).toFixed(1)} points)`);
+        lines.push("", `Paired on the ${report.completeTasks} tasks done in every mode, \`kv\` against each mode (tasks kv got right and the other wrong / the reverse; ` +
+            "difference in points with a 95 % interval; exact McNemar p):", "");
+        for (const v of report.kvVersus) {
+            const i = v.interval;
+            const points = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}`;
+            lines.push(`- vs \`${v.mode}\`: +${v.wins} / -${v.losses}, ${points(v.delta)} points` +
+                (Number.isNaN(i.value) ? "" : ` [${points(i.low)}, ${points(i.high)}], p = ${v.p.toFixed(2)}`));
+        }
     }
     const st = report.storage;
     if (st != null)

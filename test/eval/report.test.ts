@@ -7,6 +7,7 @@ import {Journal, itemKey, type ItemRecord} from "../../src/eval/Journal.js";
 import {renderChart} from "../../src/eval/chart.js";
 import {crc32} from "../../src/eval/png.js";
 import {summarize, toMarkdown, type RunMeta} from "../../src/eval/report.js";
+import {mcnemarExactP, pairedDifference} from "../../src/eval/metrics.js";
 import type {AskMode} from "../../src/engine/index.js";
 
 function item(mode: AskMode, taskId: string, correct: boolean, phase: ItemRecord["phase"] = "eval"): ItemRecord {
@@ -21,6 +22,34 @@ const meta: RunMeta = {
     suite: "code", command: "hindsight eval", model: {path: "/m.gguf", name: "Test", sha256: "ab".repeat(32), kvType: "f16", threads: 1, contextSize: 8192},
     seed: 0, logTasks: 1, testTasks: 2, modes: ["none", "kv"], k: 3, maxRounds: 1, maxTokensPerRound: 64, data: [], logData: [], host: "here", updatedAt: ""
 };
+
+describe("eval paired statistics", function () {
+    it("exact McNemar p-values on known splits", function () {
+        assert.equal(mcnemarExactP(0, 0), 1);
+        assert.equal(mcnemarExactP(5, 0), 0.0625);          // 2 / 2^5
+        assert.ok(Math.abs(mcnemarExactP(10, 2) - 0.03857421875) < 1e-12); // 2 * (1 + 12 + 66) / 4096
+        assert.equal(mcnemarExactP(3, 3), 1);
+        assert.equal(mcnemarExactP(2, 10), mcnemarExactP(10, 2));
+    });
+
+    it("paired difference with its interval", function () {
+        const d = pairedDifference(6, 2, 40);
+        assert.equal(d.value, 0.1);
+        const half = 1.96 * Math.sqrt((8 / 40 - 0.01) / 40);
+        assert.ok(Math.abs(d.low - (0.1 - half)) < 1e-12 && Math.abs(d.high - (0.1 + half)) < 1e-12);
+        assert.ok(Number.isNaN(pairedDifference(0, 0, 0).value));
+    });
+
+    it("parent recall over retrievable parents leaves out tasks whose parent failed its tests", function () {
+        const withParent = (mode: AskMode, taskId: string, parent: string, found: boolean): ItemRecord =>
+            ({...item(mode, taskId, false), parents: [parent], parentRetrieved: found});
+        const items = [item("none", "P1", true, "log"), item("none", "P2", false, "log"),
+            withParent("kv", "T1", "P1", true), withParent("kv", "T2", "P2", false), withParent("kv", "T3", "P1", false)];
+        const kv = summarize({...meta, modes: ["kv"]}, items, null).modes[0]!;
+        assert.equal(kv.recall!.value, 1 / 3);
+        assert.deepEqual([kv.recallRetrievable!.value, kv.recallRetrievable!.n], [0.5, 2]);
+    });
+});
 
 describe("eval journal and report", function () {
     it("a line cut short by a kill is dropped and the file continues on a fresh line", function () {
@@ -41,11 +70,13 @@ describe("eval journal and report", function () {
         const items = [item("none", "P1", true, "log"), item("none", "T1", false), item("kv", "T1", true), item("none", "T2", true), item("kv", "T2", true)];
         const report = summarize(meta, items, null);
         assert.equal(report.completeTasks, 2);
-        assert.deepEqual(report.kvVersus, [{mode: "none", wins: 1, losses: 0, delta: 0.5}]);
+        assert.deepEqual(report.kvVersus.map(({mode, wins, losses, delta, p}) => ({mode, wins, losses, delta, p})), [{mode: "none", wins: 1, losses: 0, delta: 0.5, p: 1}]);
+        assert.ok(report.kvVersus[0]!.interval.low < 0.5 && report.kvVersus[0]!.interval.high > 0.5);
         assert.equal(report.modes[1]!.accuracy.value, 1);
         assert.equal(report.modes[1]!.recall!.value, 1);
         const md = toMarkdown(report);
         assert.match(md, /\| kv \| 2 \| 100\.0 \[34\.2, 100\.0\] \|/);
+        assert.match(md, /- vs `none`: \+1 \/ -0, \+50\.0 points \[-?[0-9.]+, \+[0-9.]+\], p = 1\.00/);
         const png = renderChart(report);
         assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
         const width = png.readUInt32BE(16), height = png.readUInt32BE(20);
