@@ -51,7 +51,8 @@ export interface StorageSummary {
 
 export interface RunReport {
     meta: RunMeta;
-    phase1: {n: number, accuracy: Interval};
+    /** `multiRound`: share of logs with several responses, the logs where `kv` and `kv-alone` store different KV. */
+    phase1: {n: number, accuracy: Interval, rounds: Interval, multiRound: Interval};
     modes: ModeSummary[];
     /** Phase 2 tasks answered in every mode so far (the comparison is paired on these). */
     completeTasks: number;
@@ -106,7 +107,10 @@ export function summarize(meta: RunMeta, items: readonly ItemRecord[], storage: 
     }) : [];
     return {
         meta,
-        phase1: {n: phase1.length, accuracy: wilson(phase1.filter((r) => r.correct).length, phase1.length)},
+        phase1: {
+            n: phase1.length, accuracy: wilson(phase1.filter((r) => r.correct).length, phase1.length),
+            rounds: meanInterval(phase1.map((r) => r.rounds)), multiRound: wilson(phase1.filter((r) => r.rounds > 1).length, phase1.length)
+        },
         modes, completeTasks: complete.length, kvVersus, storage, items: [...items]
     };
 }
@@ -124,7 +128,9 @@ export function toMarkdown(report: RunReport): string {
         `- Model: \`${path.basename(m.model.path)}\` (${m.model.name}, sha256 ${m.model.sha256.slice(0, 12)}), KV cache ${m.model.kvType}, ` +
             `${m.model.threads} thread(s), context ${m.model.contextSize}, greedy decoding.`,
         `- Command: \`${m.command}\``,
-        `- Phase 1 (logged, mode none): ${report.phase1.n}/${m.logTasks} tasks, ${pct(report.phase1.accuracy)} % correct.`,
+        `- Phase 1 (logged, mode none): ${report.phase1.n}/${m.logTasks} tasks, ${pct(report.phase1.accuracy)} % correct; ` +
+            `${num(report.phase1.rounds, 2)} rounds per log, ${pct(report.phase1.multiRound)} % of logs with several rounds ` +
+            "(only there do `kv` and `kv-alone` store different KV).",
         `- Phase 2: ${report.completeTasks}/${m.testTasks} tasks done in all ${m.modes.length} modes; top-${m.k} logs per query, ` +
             `at most ${m.maxRounds} round(s) of ${m.maxTokensPerRound} tokens.`,
         `- Updated ${m.updatedAt} on ${m.host}. Intervals are 95 %: Wilson for rates, normal for means (± half-width).`,

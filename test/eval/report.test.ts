@@ -76,6 +76,7 @@ describe("eval journal and report", function () {
         assert.equal(report.modes[1]!.recall!.value, 1);
         const md = toMarkdown(report);
         assert.match(md, /\| kv \| 2 \| 100\.0 \[34\.2, 100\.0\] \|/);
+        assert.match(md, /Phase 1 \(logged, mode none\): 1\/1 tasks, 100\.0 \[20\.7, 100\.0\] % correct; 1\.00 ± 0\.00 rounds per log, 0\.0 \[0\.0, 79\.3\] % of logs/);
         assert.match(md, /- vs `none`: \+1 \/ -0, \+50\.0 points \[-?[0-9.]+, \+[0-9.]+\], p = 1\.00/);
         const png = renderChart(report);
         assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
