@@ -1,6 +1,6 @@
 import path from "node:path";
 import type {LlamaContext, Token} from "node-llama-cpp";
-import {actionComplete, extractAnswer, parseAction, runTool, systemPrompt} from "./agent/react.js";
+import {actionComplete, extractAnswer, nextQuery, parseAction, runTool, systemPrompt} from "./agent/react.js";
 import {offeredTools, type ToolHost} from "./agent/ToolHost.js";
 import {HindsightError, ModelError, throwIfAborted} from "./errors.js";
 import {Generator, type ChatTurn} from "./generation/Generator.js";
@@ -297,7 +297,7 @@ export class HindsightEngine {
             const observation = await runTool(o.tools!, action, responses);
             o.onText?.(`\n[${action.tool} ${action.argument}]\n`);
             history.push({role: "assistant", text: response}, {role: "user", text: `OBSERVATION:\n${observation}`});
-            await retrieve(round + 1, response);
+            await retrieve(round + 1, nextQuery(action, response));
         }
 
         let logId: string | null = null;

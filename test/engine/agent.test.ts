@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import {actionComplete, parseAction, runTool, systemPrompt} from "../../src/engine/agent/react.js";
+import {actionComplete, nextQuery, parseAction, runTool, systemPrompt} from "../../src/engine/agent/react.js";
 import {offeredTools, type ToolHost, type ToolName} from "../../src/engine/agent/ToolHost.js";
 
 /** A host at the unit's own boundary: it records what the agent asked for. */
@@ -54,5 +54,13 @@ describe("agent protocol (ReAct tools)", function () {
         assert.match(await runTool(workspace, {tool: "run_tests", argument: ""}, ["r1"]), /not available here\. Use list_files, read_file, search/);
         assert.equal(await runTool(workspace, {tool: "search", argument: "x"}, []), "a.py:1: x");
         assert.deepEqual(workspace.calls, ["search x"]);
+    });
+
+    it("later rounds retrieve with the words of a search, otherwise with the whole response", function () {
+        const response = "I need the capital.\nACTION: search capital of Lotharingia\n";
+        assert.equal(nextQuery(parseAction(response)!, response), "capital of Lotharingia");
+        const tests = "```python\ndef f():\n    return 1\n```\nACTION: run_tests\n";
+        assert.equal(nextQuery(parseAction(tests)!, tests), tests);
+        assert.equal(nextQuery({tool: "search", argument: ""}, "whole"), "whole");
     });
 });

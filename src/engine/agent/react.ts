@@ -59,6 +59,14 @@ export function actionComplete(text: string): boolean {
     return match != null && text.indexOf("\n", match.index + match[0].length) >= 0 && !text.slice(0, match.index).includes("ANSWER:");
 }
 
+/**
+ * What the next round retrieves logs with: the words of a search (the keywords the model emitted, as the paper's
+ * later rounds do), otherwise the whole response.
+ */
+export function nextQuery(action: ParsedAction, response: string): string {
+    return action.tool === "search" && action.argument !== "" ? action.argument : response;
+}
+
 export function extractAnswer(response: string): string {
     const at = response.indexOf("ANSWER:");
     return (at >= 0 ? response.slice(at + "ANSWER:".length) : response).trim();
