@@ -57,10 +57,10 @@ export interface RunReport {
     /** Phase 2 tasks answered in every mode so far (the comparison is paired on these). */
     completeTasks: number;
     /**
-     * Paired differences of `kv` against each other mode on complete tasks: wins, losses, accuracy delta with a 95%
-     * interval, and the exact McNemar p-value.
+     * Paired differences of `kv` against each other mode on the `n` tasks done in both: wins, losses, accuracy delta
+     * with a 95% interval, and the exact McNemar p-value.
      */
-    kvVersus: {mode: AskMode, wins: number, losses: number, delta: number, interval: Interval, p: number}[];
+    kvVersus: {mode: AskMode, n: number, wins: number, losses: number, delta: number, interval: Interval, p: number}[];
     storage: StorageSummary | null;
     items: ItemRecord[];
 }
@@ -96,14 +96,16 @@ export function summarize(meta: RunMeta, items: readonly ItemRecord[], storage: 
         };
     });
     const kvVersus = meta.modes.includes("kv") ? meta.modes.filter((m) => m !== "kv").map((mode) => {
+        // paired on every task done in both modes (a run may fill in its costlier modes on fewer tasks)
+        const paired = [...byTask.values()].filter((m) => m.has("kv") && m.has(mode));
         let wins = 0, losses = 0;
-        for (const m of complete) {
+        for (const m of paired) {
             const a = m.get("kv")!.correct, b = m.get(mode)!.correct;
             if (a && !b) wins++;
             if (b && !a) losses++;
         }
-        return {mode, wins, losses, delta: complete.length === 0 ? 0 : (wins - losses) / complete.length,
-            interval: pairedDifference(wins, losses, complete.length), p: mcnemarExactP(wins, losses)};
+        return {mode, n: paired.length, wins, losses, delta: paired.length === 0 ? 0 : (wins - losses) / paired.length,
+            interval: pairedDifference(wins, losses, paired.length), p: mcnemarExactP(wins, losses)};
     }) : [];
     return {
         meta,
@@ -150,12 +152,12 @@ export function toMarkdown(report: RunReport): string {
             report.modes.filter((s) => s.recallRetrievable != null).map((s) => `\`${s.mode}\` ${pct(s.recallRetrievable!)} % (n ${s.recallRetrievable!.n})`).join(", ") + ".");
     }
     if (report.kvVersus.length > 0) {
-        lines.push("", `Paired on the ${report.completeTasks} tasks done in every mode, \`kv\` against each mode (tasks kv got right and the other wrong / the reverse; ` +
+        lines.push("", "`kv` against each mode, paired on the n tasks done in both (tasks kv got right and the other wrong / the reverse; " +
             "difference in points with a 95 % interval; exact McNemar p):", "");
         for (const v of report.kvVersus) {
             const i = v.interval;
             const points = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}`;
-            lines.push(`- vs \`${v.mode}\`: +${v.wins} / -${v.losses}, ${points(v.delta)} points` +
+            lines.push(`- vs \`${v.mode}\` (n ${v.n}): +${v.wins} / -${v.losses}, ${points(v.delta)} points` +
                 (Number.isNaN(i.value) ? "" : ` [${points(i.low)}, ${points(i.high)}], p = ${v.p.toFixed(2)}`));
         }
     }

@@ -40,6 +40,14 @@ describe("eval paired statistics", function () {
         assert.ok(Number.isNaN(pairedDifference(0, 0, 0).value));
     });
 
+    it("kv is paired with each mode on the tasks done in both, when costlier modes ran on fewer tasks", function () {
+        const items = [item("none", "T1", false), item("kv", "T1", true), item("none", "T2", false), item("kv", "T2", true),
+            item("none", "T3", true), item("kv", "T3", true), item("text-all", "T1", true)];
+        const report = summarize({...meta, modes: ["none", "text-all", "kv"]}, items, null);
+        assert.equal(report.completeTasks, 1);
+        assert.deepEqual(report.kvVersus.map((v) => [v.mode, v.n, v.wins, v.losses]), [["none", 3, 2, 0], ["text-all", 1, 0, 0]]);
+    });
+
     it("parent recall over retrievable parents leaves out tasks whose parent failed its tests", function () {
         const withParent = (mode: AskMode, taskId: string, parent: string, found: boolean): ItemRecord =>
             ({...item(mode, taskId, false), parents: [parent], parentRetrieved: found});
@@ -70,14 +78,14 @@ describe("eval journal and report", function () {
         const items = [item("none", "P1", true, "log"), item("none", "T1", false), item("kv", "T1", true), item("none", "T2", true), item("kv", "T2", true)];
         const report = summarize(meta, items, null);
         assert.equal(report.completeTasks, 2);
-        assert.deepEqual(report.kvVersus.map(({mode, wins, losses, delta, p}) => ({mode, wins, losses, delta, p})), [{mode: "none", wins: 1, losses: 0, delta: 0.5, p: 1}]);
+        assert.deepEqual(report.kvVersus.map(({mode, n, wins, losses, delta, p}) => ({mode, n, wins, losses, delta, p})), [{mode: "none", n: 2, wins: 1, losses: 0, delta: 0.5, p: 1}]);
         assert.ok(report.kvVersus[0]!.interval.low < 0.5 && report.kvVersus[0]!.interval.high > 0.5);
         assert.equal(report.modes[1]!.accuracy.value, 1);
         assert.equal(report.modes[1]!.recall!.value, 1);
         const md = toMarkdown(report);
         assert.match(md, /\| kv \| 2 \| 100\.0 \[34\.2, 100\.0\] \|/);
         assert.match(md, /Phase 1 \(logged, mode none\): 1\/1 tasks, 100\.0 \[20\.7, 100\.0\] % correct; 1\.00 ± 0\.00 rounds per log, 0\.0 \[0\.0, 79\.3\] % of logs/);
-        assert.match(md, /- vs `none`: \+1 \/ -0, \+50\.0 points \[-?[0-9.]+, \+[0-9.]+\], p = 1\.00/);
+        assert.match(md, /- vs `none` \(n 2\): \+1 \/ -0, \+50\.0 points \[-?[0-9.]+, \+[0-9.]+\], p = 1\.00/);
         const png = renderChart(report);
         assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
         const width = png.readUInt32BE(16), height = png.readUInt32BE(20);
