@@ -3,6 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
+import {spawnSync} from "node:child_process";
+import {fileURLToPath} from "node:url";
 import {Journal, itemKey, type ItemRecord} from "../../src/eval/Journal.js";
 import {renderChart} from "../../src/eval/chart.js";
 import {crc32} from "../../src/eval/png.js";
@@ -93,5 +95,23 @@ describe("eval journal and report", function () {
         const raw = zlib.inflateSync(png.subarray(41, 41 + idatLength));
         assert.equal(raw.length, (width * 3 + 1) * height);
         assert.equal(crc32(Buffer.from("IEND")), 0xae426082);
+    });
+
+    it("--report-only rebuilds the reports without a model, over the modes asked for", function () {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hindsight-report-"));
+        const runDir = path.join(dir, "r");
+        fs.mkdirSync(runDir);
+        fs.writeFileSync(path.join(runDir, "meta.json"), JSON.stringify({...meta, modes: ["none"]}));
+        fs.writeFileSync(path.join(runDir, "items.jsonl"), [item("none", "T1", false), item("kv", "T1", true)].map((r) => JSON.stringify(r)).join("\n") + "\n");
+        const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+        const report = (modes: string[]) => {
+            const r = spawnSync(process.execPath, [path.join(root, "bin", "hindsight.js"), "eval", "--report-only", "--out", dir, "--run", "r", ...modes],
+                {encoding: "utf8", env: {...process.env, HINDSIGHT_MODEL: ""}});
+            assert.equal(r.status, 0, r.stderr);
+            return fs.readFileSync(path.join(runDir, "results.md"), "utf8");
+        };
+        assert.doesNotMatch(report([]), /\| kv \|/);
+        assert.match(report(["--modes", "none,kv"]), /\| kv \| 1 \| 100\.0/);
+        fs.rmSync(dir, {recursive: true});
     });
 });

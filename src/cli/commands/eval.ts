@@ -74,6 +74,9 @@ export async function evalCommand(ctx: CliContext, args: ParsedArgs): Promise<Co
     if (!fs.existsSync(metaFile))
         throw new HindsightError("INVALID_ARGUMENT", `No run at ${runDir} to report on; run it first (without --report-only).`);
     const meta = JSON.parse(fs.readFileSync(metaFile, "utf8")) as RunMeta;
+    // a run whose modes were filled in by several commands is reported over the modes asked for here
+    if (optFlag(args, "report-only") && optString(args, "modes") != null)
+        meta.modes = modes;
     const report = summarize(meta, journal.all(), await storageOf(storeDir, workspace));
     fs.writeFileSync(path.join(runDir, "results.json"), JSON.stringify(report, null, 1) + "\n");
     const markdown = toMarkdown(report);
