@@ -98,6 +98,7 @@ describe("eval journal and report", function () {
     });
 
     it("--report-only rebuilds the reports without a model, over the modes asked for", function () {
+        this.timeout(120_000);
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hindsight-report-"));
         const runDir = path.join(dir, "r");
         fs.mkdirSync(runDir);
