@@ -58,7 +58,7 @@ export interface RunReport {
     completeTasks: number;
     /**
      * Paired differences of `kv` against each other mode on the `n` tasks done in both: wins, losses, accuracy delta
-     * with a 95% interval, and the exact McNemar p-value.
+     * with Newcombe's 95% interval for paired rates, and the exact McNemar p-value.
      */
     kvVersus: {mode: AskMode, n: number, wins: number, losses: number, delta: number, interval: Interval, p: number}[];
     storage: StorageSummary | null;
@@ -98,14 +98,15 @@ export function summarize(meta: RunMeta, items: readonly ItemRecord[], storage: 
     const kvVersus = meta.modes.includes("kv") ? meta.modes.filter((m) => m !== "kv").map((mode) => {
         // paired on every task done in both modes (a run may fill in its costlier modes on fewer tasks)
         const paired = [...byTask.values()].filter((m) => m.has("kv") && m.has(mode));
-        let wins = 0, losses = 0;
+        let wins = 0, losses = 0, both = 0;
         for (const m of paired) {
             const a = m.get("kv")!.correct, b = m.get(mode)!.correct;
             if (a && !b) wins++;
             if (b && !a) losses++;
+            if (a && b) both++;
         }
         return {mode, n: paired.length, wins, losses, delta: paired.length === 0 ? 0 : (wins - losses) / paired.length,
-            interval: pairedDifference(wins, losses, paired.length), p: mcnemarExactP(wins, losses)};
+            interval: pairedDifference({both, wins, losses, neither: paired.length - both - wins - losses}), p: mcnemarExactP(wins, losses)};
     }) : [];
     return {
         meta,

@@ -9,7 +9,7 @@ import {Journal, itemKey, type ItemRecord} from "../../src/eval/Journal.js";
 import {renderChart} from "../../src/eval/chart.js";
 import {crc32} from "../../src/eval/png.js";
 import {summarize, toMarkdown, type RunMeta} from "../../src/eval/report.js";
-import {mcnemarExactP, pairedDifference} from "../../src/eval/metrics.js";
+import {mcnemarExactP, pairedDifference, wilson} from "../../src/eval/metrics.js";
 import type {AskMode} from "../../src/engine/index.js";
 
 function item(mode: AskMode, taskId: string, correct: boolean, phase: ItemRecord["phase"] = "eval"): ItemRecord {
@@ -34,12 +34,20 @@ describe("eval paired statistics", function () {
         assert.equal(mcnemarExactP(2, 10), mcnemarExactP(10, 2));
     });
 
-    it("paired difference with its interval", function () {
-        const d = pairedDifference(6, 2, 40);
+    it("paired difference with Newcombe's interval", function () {
+        // no task differs and none is right: the interval is the Wilson bound either way, not a point
+        const none = pairedDifference({both: 0, wins: 0, losses: 0, neither: 15});
+        const upper = wilson(0, 15).high;
+        assert.equal(none.value, 0);
+        assert.ok(Math.abs(none.high - upper) < 1e-12 && Math.abs(none.low + upper) < 1e-12);
+        assert.ok(Math.abs(upper - 0.204) < 0.001);
+        // more wins than losses: a positive difference whose interval holds it, narrower with more tasks
+        const d = pairedDifference({both: 10, wins: 6, losses: 2, neither: 22});
         assert.equal(d.value, 0.1);
-        const half = 1.96 * Math.sqrt((8 / 40 - 0.01) / 40);
-        assert.ok(Math.abs(d.low - (0.1 - half)) < 1e-12 && Math.abs(d.high - (0.1 + half)) < 1e-12);
-        assert.ok(Number.isNaN(pairedDifference(0, 0, 0).value));
+        assert.ok(d.low < 0.1 && d.high > 0.1 && d.low > -0.1 && d.high < 0.3);
+        const bigger = pairedDifference({both: 100, wins: 60, losses: 20, neither: 220});
+        assert.ok(bigger.high - bigger.low < d.high - d.low && bigger.low > 0);
+        assert.ok(Number.isNaN(pairedDifference({both: 0, wins: 0, losses: 0, neither: 0}).value));
     });
 
     it("kv is paired with each mode on the tasks done in both, when costlier modes ran on fewer tasks", function () {
