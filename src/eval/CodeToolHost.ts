@@ -1,8 +1,7 @@
 import type {ToolHost, ToolName} from "../engine/index.js";
-import {candidateProgram, gradePython} from "./pythonGrader.js";
+import {candidateProgram, gradePython, latestWithCode} from "./pythonGrader.js";
 
 const next = "Write ANSWER: and the final function in one ```python block.";
-const fence = /```[a-zA-Z0-9]*\n[\s\S]*?(?:```|$)/;
 
 /**
  * The `run_tests` tool of the code protocol: it runs the code the model last wrote against the examples in the
@@ -15,7 +14,7 @@ export class CodeToolHost implements ToolHost {
     public constructor(private readonly prompt: string, private readonly entryPoint: string) {}
 
     public async runTests(responses: readonly string[]): Promise<string> {
-        const withCode = [...responses].reverse().find((r) => fence.test(r));
+        const withCode = latestWithCode(responses);
         if (withCode == null)
             return "There is no code to test. Write the function in a ```python block, then ACTION: run_tests.";
         const result = await gradePython({

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import {HindsightError} from "../engine/errors.js";
-import {candidateProgram, gradePython} from "./pythonGrader.js";
+import {candidateProgram, gradePython, latestWithCode} from "./pythonGrader.js";
 import type {ToolHost} from "../engine/index.js";
 import {CodeToolHost} from "./CodeToolHost.js";
 import {choiceLetter, exactMatch, f1Score, parsePythonStringList} from "./metrics.js";
@@ -60,8 +60,6 @@ function field(row: Row, name: string, file: string): string {
     return String(value);
 }
 
-const codeFence = /```[a-zA-Z0-9]*\n[\s\S]*?(?:```|$)/;
-
 /**
  * Code tasks: HumanEval rows (`test` with `check`) or EvoEval rows (`inputs`, expected from `canonical_solution`).
  * `withTests`: the agent gets a run_tests tool over the docstring's examples (several rounds); otherwise it answers
@@ -88,7 +86,7 @@ export function codeTasks(file: string, withTests = false): EvalTask[] {
             id, request, parents, query: prompt.trim(),
             ...(withTests ? {tools: new CodeToolHost(prompt, entryPoint)} : {}),
             async grade(answer: string, responses: readonly string[] = []): Promise<Score> {
-                const source = codeFence.test(answer) ? answer : [...responses].reverse().find((r) => codeFence.test(r)) ?? answer;
+                const source = latestWithCode([answer]) ?? latestWithCode(responses) ?? answer;
                 const code = candidateProgram(source, prompt, entryPoint);
                 const result = test != null
                     ? await gradePython({kind: "tests", code, entryPoint, test})

@@ -172,6 +172,13 @@ export async function gradePython(request: GradeRequest, options: Partial<Grader
     }
 }
 
+const codeFence = /```[a-zA-Z0-9]*\n[\s\S]*?(?:```|$)/;
+
+/** The latest of `texts` that holds a fenced code block (an unclosed one counts: generation may stop inside it). */
+export function latestWithCode(texts: readonly string[]): string | undefined {
+    return [...texts].reverse().find((t) => codeFence.test(t));
+}
+
 /**
  * The program to grade from a model's answer: the first fenced code block (or the whole answer). If it does not
  * define the entry point, it is taken as the body and appended to the task's prompt; otherwise it follows the whole
