@@ -114,6 +114,36 @@ function installDebianPackages(/** @type {{browser: boolean}} */ {browser}) {
     run("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...missing], {env: {...process.env, DEBIAN_FRONTEND: "noninteractive"}});
 }
 
+/**
+ * npm variables an outer `npm run` exports that describe *that* npm and must not reach the inner Node 24 npm, which
+ * reads every `npm_config_*` variable as its own config:
+ * - `npm_config_user_agent` ("npm/11 node/v20 ..."): code-server's postinstall takes the Node major version from it
+ *   and refuses to install ("requires node v24 ... you are on node v20");
+ * - `npm_config_npm_version`, `npm_config_node_gyp` (Node 20's npm's node-gyp), `npm_config_prefix`,
+ *   `npm_config_global_prefix`, `npm_config_local_prefix` (the outer project; the inner install has `--prefix`);
+ * - `npm_command`, `npm_execpath`, `npm_node_execpath` (build scripts pick their Node from it),
+ *   `npm_lifecycle_*` and `npm_package_*` (the outer script and package).
+ * Kept, because they are the user's own settings and the inner npm should honour them too: the rc files
+ * (`npm_config_userconfig`, `npm_config_globalconfig`), `npm_config_cache`, registry, proxy and certificate
+ * settings, and anything else the user exported. `npm_config_nodedir` is set by the caller to Node 24's headers.
+ */
+const OUTER_NPM_CONFIG = new Set(["user_agent", "npm_version", "node_gyp", "prefix", "global_prefix", "local_prefix"]);
+
+/** The environment for an npm run under another Node than the current npm's: see OUTER_NPM_CONFIG. */
+export function innerNpmEnv(/** @type {NodeJS.ProcessEnv} */ env) {
+    /** @type {NodeJS.ProcessEnv} */
+    const out = {};
+    for (const [name, value] of Object.entries(env)) {
+        const lower = name.toLowerCase();
+        if (lower.startsWith("npm_config_") && OUTER_NPM_CONFIG.has(lower.slice("npm_config_".length).replaceAll("-", "_")))
+            continue;
+        if (/^npm_(command|execpath|node_execpath|lifecycle_.*|package_.*)$/.test(lower))
+            continue;
+        out[name] = value;
+    }
+    return out;
+}
+
 /** Installs what is missing; returns the tools. Idempotent: a second call finds everything and returns at once. */
 export function installTools({browser = true} = {}) {
     if (process.platform !== "linux" || process.arch !== "x64")
@@ -135,7 +165,7 @@ export function installTools({browser = true} = {}) {
         fs.rmSync(codeServerPrefix, {recursive: true, force: true});
         fs.mkdirSync(codeServerPrefix, {recursive: true});
         const env = {
-            ...process.env,
+            ...innerNpmEnv(process.env),
             PATH: `${path.dirname(node24)}${path.delimiter}${process.env.PATH ?? ""}`,
             // A machine-wide .npmrc may point nodedir at another Node's headers; code-server's native modules
             // must be built for Node 24.
