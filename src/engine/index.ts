@@ -19,4 +19,4 @@ export {DEFAULT_EXCLUDE_GLOBS, isExcludedPath, redactSecrets} from "./redact.js"
 export {ModelRuntime} from "./runtime/ModelRuntime.js";
 export type {Fingerprint, GpuChoice, ModelRuntimeOptions} from "./runtime/ModelRuntime.js";
 export {LOG_OUTCOMES, LogStore, SCHEMA_VERSION} from "./store/index.js";
-export type {KvInfo, LogOutcome, LogRecord, LogStoreOptions, SearchHit} from "./store/index.js";
+export type {ImportOptions, ImportResult, KvInfo, LogOutcome, LogRecord, LogStoreOptions, SearchHit} from "./store/index.js";

@@ -177,7 +177,9 @@ describe("extension bundle in plain Node (fake vscode module at the boundary)", 
             assert.deepEqual(await run("hindsight.exportMemory", {file}), {count: 2, file});
             assert.deepEqual(await run("hindsight.forgetLast"), {logId: second.logId});
             assert.equal((await run("hindsight.listMemory") as unknown[]).length, 1);
-            assert.deepEqual(await run("hindsight.importMemory", {file}), {count: 1, file});
+            const imported = await run("hindsight.importMemory", {file}) as {count: number, file: string, kv: string, kvKept: number, kvDropped: number};
+            assert.deepEqual({...imported, kvDropped: 0}, {count: 1, file, kv: "dropped", kvKept: 0, kvDropped: 0}, "KV is dropped unless trusted");
+            assert.ok(imported.kvDropped >= 1);
             assert.equal((await run("hindsight.listMemory") as unknown[]).length, 2);
 
             // two different places in a row: the inline context's one sequence is reused, and each gets a suggestion
