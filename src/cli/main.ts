@@ -3,6 +3,7 @@ import path from "node:path";
 import {HindsightError, toUserError} from "../engine/errors.js";
 import {optFlag, optString, parseArgs, type ParsedArgs} from "./args.js";
 import type {CliContext, CommandResult} from "./CliContext.js";
+import {jsonSafe, terminalSafe} from "./terminalText.js";
 
 type Command = (ctx: CliContext, args: ParsedArgs) => Promise<CommandResult>;
 
@@ -61,24 +62,25 @@ async function main(argv: string[]): Promise<number> {
             json,
             storeDir: path.resolve(optString(args, "store") ?? process.env.HINDSIGHT_STORE ?? defaultStoreDir()),
             modelPath: optString(args, "model") ?? process.env.HINDSIGHT_MODEL,
-            info: (text) => { if (!json) process.stderr.write(text + "\n"); },
-            stream: (text) => { if (!json) process.stdout.write(text); },
+            // Everything printed may hold text from the store or the model: terminal controls are shown, not obeyed.
+            info: (text) => { if (!json) process.stderr.write(terminalSafe(text) + "\n"); },
+            stream: (text) => { if (!json) process.stdout.write(terminalSafe(text)); },
             signal: abort.signal
         };
         const command = await load();
         const result = await command(ctx, {positionals: args.positionals.slice(1), options: args.options});
         if (json)
-            process.stdout.write(JSON.stringify(result.json) + "\n");
+            process.stdout.write(jsonSafe(JSON.stringify(result.json)) + "\n");
         else if (result.text != null)
-            process.stdout.write(result.text.endsWith("\n") ? result.text : result.text + "\n");
+            process.stdout.write(terminalSafe(result.text.endsWith("\n") ? result.text : result.text + "\n"));
         return 0;
     } catch (err) {
         const {code, message} = toUserError(err);
-        process.stderr.write(`hindsight: ${message}\n`);
+        process.stderr.write(`hindsight: ${terminalSafe(message)}\n`);
         if (code === "INTERNAL" && process.env.HINDSIGHT_DEBUG)
             process.stderr.write(String((err as Error)?.stack) + "\n");
         if (json)
-            process.stdout.write(JSON.stringify({error: {code, message}}) + "\n");
+            process.stdout.write(jsonSafe(JSON.stringify({error: {code, message}})) + "\n");
         return code === "ABORTED" ? 130 : 1;
     }
 }
