@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import {spawn} from "node:child_process";
 import fs from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import {fileURLToPath} from "node:url";
 import {HindsightError} from "../../src/engine/errors.js";
 import {LogStore} from "../../src/engine/store/index.js";
+import {WriterLock, WRITER_LOCK_FILE} from "../../src/engine/store/WriterLock.js";
 import {kvBytesFor, makeTempDir, newLog, rawCounts, removeDir, tokensFor} from "../support/storeFixtures.js";
 
 const importChild = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "support", "storeImportChild.js");
@@ -213,5 +215,36 @@ describe("LogStore import: KV and concurrency", function () {
             const found = new Set((await store.searchVector("e", [1, 1], {k: LOGS + 10})).map((hit) => hit.id));
             assert.equal(found.size, LOGS, "every log kept its embedding (no import deleted another's parts)");
         }
+    });
+});
+
+describe("LogStore export file and writer lock", function () {
+    this.timeout(60_000);
+    let dir: string;
+
+    beforeEach(async function () {
+        dir = await makeTempDir();
+    });
+
+    afterEach(async function () {
+        await removeDir(dir);
+    });
+
+    it("writes the export through a private temporary file (only its owner can read the logs)", async function () {
+        await using store = await LogStore.open(path.join(dir, "store"));
+        await store.addLog(newLog({id: "a"}));
+        const file = path.join(dir, "out.jsonl");
+        assert.equal(await store.exportTo(file), 1);
+        assert.equal((await fs.stat(file)).mode & 0o777, 0o600, "the export holds the logs: only its owner reads it");
+        assert.deepEqual((await fs.readdir(dir)).sort(), ["out.jsonl", "store"], "no temporary file is left");
+    });
+
+    it("breaks a lock left by a dead process, and waits for a live one", async function () {
+        await fs.writeFile(path.join(dir, WRITER_LOCK_FILE), JSON.stringify({pid: 2 ** 22 + 12345, host: os.hostname(), token: "dead"}));
+        const lock = await WriterLock.acquire(dir, {timeoutMs: 2000});
+        await assert.rejects(WriterLock.acquire(dir, {timeoutMs: 300}), /Another Hindsight process \(pid \d+ on .*\) is writing to the log store/);
+        await lock.release();
+        await assert.rejects(fs.access(path.join(dir, WRITER_LOCK_FILE)));
+        await (await WriterLock.acquire(dir, {timeoutMs: 300})).release();
     });
 });
