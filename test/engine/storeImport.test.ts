@@ -7,7 +7,7 @@ import {fileURLToPath} from "node:url";
 import {HindsightError} from "../../src/engine/errors.js";
 import {LogStore} from "../../src/engine/store/index.js";
 import {WriterLock, WRITER_LOCK_FILE} from "../../src/engine/store/WriterLock.js";
-import {kvBytesFor, makeTempDir, newLog, rawCounts, removeDir, tokensFor} from "../support/storeFixtures.js";
+import {kvBytesFor, makeTempDir, newLog, rawCounts, removeDir, tempDirPerTest, tokensFor} from "../support/storeFixtures.js";
 
 const importChild = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "support", "storeImportChild.js");
 /** More logs than one import batch (64), so a file refused at its end would have had logs written already. */
@@ -220,17 +220,10 @@ describe("LogStore import: KV and concurrency", function () {
 
 describe("LogStore export file and writer lock", function () {
     this.timeout(60_000);
-    let dir: string;
-
-    beforeEach(async function () {
-        dir = await makeTempDir();
-    });
-
-    afterEach(async function () {
-        await removeDir(dir);
-    });
+    const tempDir = tempDirPerTest();
 
     it("writes the export through a private temporary file (only its owner can read the logs)", async function () {
+        const dir = tempDir();
         await using store = await LogStore.open(path.join(dir, "store"));
         await store.addLog(newLog({id: "a"}));
         const file = path.join(dir, "out.jsonl");
@@ -240,6 +233,7 @@ describe("LogStore export file and writer lock", function () {
     });
 
     it("breaks a lock left by a dead process, and waits for a live one", async function () {
+        const dir = tempDir();
         await fs.writeFile(path.join(dir, WRITER_LOCK_FILE), JSON.stringify({pid: 2 ** 22 + 12345, host: os.hostname(), token: "dead"}));
         const lock = await WriterLock.acquire(dir, {timeoutMs: 2000});
         await assert.rejects(WriterLock.acquire(dir, {timeoutMs: 300}), /Another Hindsight process \(pid \d+ on .*\) is writing to the log store/);
