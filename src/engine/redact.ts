@@ -1,7 +1,7 @@
 /**
  * Keeping secrets out of logs. A log is stored for good and replayed into later prompts, so files
- * that usually hold secrets are never read into a task (`isExcludedPath`), and text that is stored
- * has obvious secrets replaced by `[REDACTED]` (`redactSecrets`).
+ * that usually hold secrets are never read into a task (`isExcludedPath`, in excludeGlobs.ts), and text
+ * that is stored has obvious secrets replaced by `[REDACTED]` (`redactSecrets`).
  *
  * Both are deliberately simple and err towards leaving code readable: `redactSecrets` replaces
  * values that look like credentials, not every assignment to a variable called `token`.
@@ -9,108 +9,8 @@
 
 export const REDACTED = "[REDACTED]";
 
-/**
- * Files that are not read into a task. A glob without a slash matches any path segment (so `.ssh`
- * also excludes everything under it); a glob with a slash matches from the workspace root. Matching
- * ignores case, because the file systems of two of the three desktop platforms do.
- */
-export const DEFAULT_EXCLUDE_GLOBS: readonly string[] = [
-    ".env*",
-    "*.pem",
-    "*.key",
-    "*.p12",
-    "*.pfx",
-    "*.jks",
-    "*.keystore",
-    "*.kdbx",
-    "*.tfstate",
-    "*.tfstate.*",
-    "*.tfvars",
-    "id_rsa*",
-    "id_dsa*",
-    "id_ecdsa*",
-    "id_ed25519*",
-    "*credentials*",
-    "secrets.*",
-    "*.secret",
-    "*.secrets",
-    ".npmrc",
-    ".pypirc",
-    ".netrc",
-    "_netrc",
-    ".htpasswd",
-    ".pgpass",
-    ".ssh",
-    ".gnupg",
-    ".aws",
-    "**/.docker/config.json",
-    "**/.kube/config"
-];
-
-/** Whether `relPath` (relative to the workspace, `/` or `\` separated) matches one of `globs`. */
-export function isExcludedPath(relPath: string, globs: readonly string[] = DEFAULT_EXCLUDE_GLOBS): boolean {
-    const path = relPath.replaceAll("\\", "/").replace(/^(?:\.\/)+/, "").replace(/\/+$/, "");
-    const segments = path.split("/").filter((segment) => segment !== "" && segment !== ".");
-    if (segments.length === 0)
-        return false;
-
-    const prefixes = segments.map((_, i) => segments.slice(0, i + 1).join("/"));
-    for (const raw of globs) {
-        const glob = raw.trim().replace(/\/+$/, "");
-        if (glob === "" || glob.startsWith("#"))
-            continue;
-
-        const regex = compileGlob(glob.replace(/^\/+/, ""));
-        // A glob with a slash is anchored at the root; one without matches any single segment.
-        const candidates = glob.includes("/") ? prefixes : segments;
-        if (candidates.some((candidate) => regex.test(candidate)))
-            return true;
-    }
-    return false;
-}
-
-const globCache = new Map<string, RegExp>();
-
-/**
- * `*` any characters but `/`, `?` one character but `/`, `**` any characters including `/`
- * (`a/**\/b` also matches `a/b`), `[abc]`, `[a-z]` and `[!abc]` character classes. Everything else is literal.
- */
-export function compileGlob(glob: string): RegExp {
-    const cached = globCache.get(glob);
-    if (cached != null)
-        return cached;
-
-    let source = "";
-    for (let i = 0; i < glob.length; i++) {
-        const char = glob[i]!;
-        if (char === "*") {
-            if (glob[i + 1] === "*") {
-                const slashAfter = glob[i + 2] === "/";
-                source += slashAfter ? "(?:.*/)?" : ".*";
-                i += slashAfter ? 2 : 1;
-            } else
-                source += "[^/]*";
-        } else if (char === "?")
-            source += "[^/]";
-        else if (char === "[") {
-            const end = glob.indexOf("]", i + 2);
-            if (end < 0) {
-                source += "\\[";
-                continue;
-            }
-            let body = glob.slice(i + 1, end);
-            const negated = body.startsWith("!") || body.startsWith("^");
-            if (negated)
-                body = body.slice(1);
-            source += (negated ? "[^/" : "[") + body.replace(/[\\\]^]/g, "\\$&") + "]";
-            i = end;
-        } else
-            source += char.replace(/[.+^${}()|\\\]]/g, "\\$&");
-    }
-    const regex = new RegExp(`^${source}$`, "i");
-    globCache.set(glob, regex);
-    return regex;
-}
+export {DEFAULT_EXCLUDE_GLOBS, ExcludeGlobs, excludeGlobProblems, isExcludedPath} from "./excludeGlobs.js";
+export type {GlobProblem} from "./excludeGlobs.js";
 
 interface Rule {
     pattern: RegExp;

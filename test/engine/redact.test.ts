@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import {compileGlob, DEFAULT_EXCLUDE_GLOBS, isExcludedPath, redactSecrets} from "../../src/engine/redact.js";
+import {DEFAULT_EXCLUDE_GLOBS, ExcludeGlobs, excludeGlobProblems, isExcludedPath, redactSecrets} from "../../src/engine/redact.js";
 
 describe("isExcludedPath", function () {
     it("excludes the usual secret files at any depth", function () {
@@ -31,19 +31,82 @@ describe("isExcludedPath", function () {
         assert.equal(isExcludedPath("src/x.ts", ["# a comment", "", "   "]), false);
     });
 
-    it("compiles *, ?, ** and character classes, treating regex characters literally", function () {
-        assert.equal(compileGlob("*.ts").test("a.ts"), true);
-        assert.equal(compileGlob("*.ts").test("a/b.ts"), false);
-        assert.equal(compileGlob("**.ts").test("a/b.ts"), true);
-        assert.equal(compileGlob("file?.txt").test("file1.txt"), true);
-        assert.equal(compileGlob("file?.txt").test("file12.txt"), false);
-        assert.equal(compileGlob("log[0-9].txt").test("log7.txt"), true);
-        assert.equal(compileGlob("log[!0-9].txt").test("log7.txt"), false);
-        assert.equal(compileGlob("log[!0-9].txt").test("logx.txt"), true);
-        assert.equal(compileGlob("a+b(c).txt").test("a+b(c).txt"), true);
-        assert.equal(compileGlob("a.b").test("axb"), false);
-        assert.equal(compileGlob("[abc").test("[abc"), true);
-        assert.equal(compileGlob("$^{x}|y").test("$^{x}|y"), true);
+    it("matches *, ?, ** and character classes, treating regex characters literally", function () {
+        // Anchored globs (a leading slash), so each one is matched against the whole path.
+        const m = (glob: string, file: string) => isExcludedPath(file, [`/${glob}`]);
+        assert.equal(m("*.ts", "a.ts"), true);
+        assert.equal(m("*.ts", "a/b.ts"), false);
+        assert.equal(m("**.ts", "a/b.ts"), false); // VS Code: `**` spans segments only as a whole segment
+        assert.equal(m("**/*.ts", "a/b.ts"), true);
+        assert.equal(m("file?.txt", "file1.txt"), true);
+        assert.equal(m("file?.txt", "file12.txt"), false);
+        assert.equal(m("log[0-9].txt", "log7.txt"), true);
+        assert.equal(m("log[!0-9].txt", "log7.txt"), false);
+        assert.equal(m("log[!0-9].txt", "logx.txt"), true);
+        assert.equal(m("log[^0-9].txt", "logx.txt"), true);
+        assert.equal(m("a+b(c).txt", "a+b(c).txt"), true);
+        assert.equal(m("a+b(c).txt", "a+bc.txt"), false);
+        assert.equal(m("a.b", "axb"), false);
+        assert.equal(m("[abc", "[abc"), true);
+        assert.equal(m("$^{x}|y", "$^{x}|y"), true);
+        assert.equal(m("$^{x}|y", "y"), false);
+        assert.equal(m("@(a|b)", "a"), false);
+    });
+
+    it("expands braces, also across slashes and nested (**/*.{pem,key} excludes a/b.pem)", function () {
+        assert.equal(isExcludedPath("a/b.pem", ["**/*.{pem,key}"]), true);
+        assert.equal(isExcludedPath("a/b.key", ["**/*.{pem,key}"]), true);
+        assert.equal(isExcludedPath("a/b.txt", ["**/*.{pem,key}"]), false);
+        assert.equal(isExcludedPath("deploy/x.crt", ["{**/*.html,deploy/*.{crt,csr}}"]), true);
+        assert.equal(isExcludedPath("src/x.crt", ["{**/*.html,deploy/*.{crt,csr}}"]), false);
+        assert.equal(isExcludedPath("docs/a.html", ["{**/*.html,deploy/*.{crt,csr}}"]), true);
+        assert.equal(isExcludedPath("conf/prod.yaml", ["conf/{prod,staging}.yaml"]), true);
+        assert.equal(isExcludedPath("CONF/Prod.YAML", ["conf/{prod,staging}.yaml"]), true);
+    });
+
+    it("takes paths back out with ! globs, in any order, and reads \\ as a separator", function () {
+        const globs = ["!.env.example", ".env*"];
+        assert.equal(isExcludedPath(".env", globs), true);
+        assert.equal(isExcludedPath("app/.env.local", globs), true);
+        assert.equal(isExcludedPath("app/.env.example", globs), false);
+        assert.equal(isExcludedPath("!x", ["!x"]), false); // a ! glob alone excludes nothing
+        assert.equal(isExcludedPath("keys/a.pem", ["keys\\*.pem"]), true);
+        assert.equal(isExcludedPath("keys\\a.pem", ["keys/*.pem"]), true);
+    });
+
+    it("reports bad globs when the settings are read and never throws when matching", function () {
+        const globs = ["[z-a]", "*.pem", "*a*a*a*b", "{" + "a,".repeat(20) + "b}/{" + "c,".repeat(20) + "d}", "!"];
+        const problems = excludeGlobProblems(globs);
+        assert.deepEqual(problems.map((p) => p.glob), ["[z-a]", "*a*a*a*b", globs[3], "!"]);
+        assert.match(problems[0]!.reason, /not a valid pattern.*Range out of order/);
+        assert.match(problems[1]!.reason, /4 runs of \*/);
+        assert.match(problems[2]!.reason, /more than 256 alternatives/);
+        assert.doesNotThrow(() => isExcludedPath("b", globs));
+        assert.equal(isExcludedPath("b", globs), false);
+        assert.equal(isExcludedPath("x/y.pem", globs), true); // the good globs still apply
+        assert.deepEqual(excludeGlobProblems(DEFAULT_EXCLUDE_GLOBS), []);
+    });
+
+    it("does not backtrack for seconds on many-star globs and crafted paths", function () {
+        const path = "a/".repeat(500) + "c";
+        const name = "a".repeat(255);
+        const started = performance.now();
+        assert.equal(ExcludeGlobs.compile(["**/a/**/a/**/a/**/a/**/b"]).matches(path), false);
+        assert.equal(ExcludeGlobs.compile(["**/a*/**/a*/**/a*/**/b"]).matches(path), false);
+        assert.equal(ExcludeGlobs.compile(["*a*a*b"]).matches(`x/${name}`), false);
+        assert.equal(ExcludeGlobs.compile(["x"]).matches("a".repeat(300)), true); // not a real file name: excluded
+        const elapsed = performance.now() - started;
+        assert.ok(elapsed < 1000, `took ${elapsed.toFixed(0)} ms`);
+    });
+
+    it("excludes the credentials files the defaults name (issue 13 item 8)", function () {
+        for (const file of [".git/config", "vendor/lib/.git/config", "AuthKey_ABC123.p8", "gcp/my-service-account.json",
+            "serviceAccountKey.json", "service_account_prod.json", ".vault-token", "home/.kube/config", "kubeconfig", "kubeconfig.yaml",
+            ".config/gh/hosts.yml", ".azure/accessTokens.json", "putty/server.ppk", "vpn/office.ovpn", ".bash_history",
+            ".zsh_history", ".python_history", "api/local.settings.json"])
+            assert.equal(isExcludedPath(file, DEFAULT_EXCLUDE_GLOBS), true, file);
+        for (const file of [".git/HEAD", ".github/workflows/ci.yml", "src/history.ts", "gh/readme.md", "account.json", "settings.json"])
+            assert.equal(isExcludedPath(file, DEFAULT_EXCLUDE_GLOBS), false, file);
     });
 });
 
