@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import {fileURLToPath} from "node:url";
 import {DEFAULT_EXCLUDE_GLOBS, ExcludeGlobs, excludeGlobProblems, isExcludedPath, redactSecrets} from "../../src/engine/redact.js";
 
 describe("isExcludedPath", function () {
@@ -167,5 +170,33 @@ describe("redactSecrets", function () {
         assert.equal(once.count, 3);
         assert.equal(once.text, "a=1 GITHUB_TOKEN=[REDACTED]\npassword=[REDACTED]\nkey [REDACTED]");
         assert.deepEqual(redactSecrets(once.text), {text: once.text, count: 0});
+    });
+
+    it("replaces a FAKE secret of every format in the corpus (test/engine/fixtures/fake-secrets.tsv)", function () {
+        const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+        const rows = fs.readFileSync(path.join(root, "test/engine/fixtures/fake-secrets.tsv"), "utf8").split("\n")
+            .filter((line) => line !== "" && !line.startsWith("#")).map((line) => line.split("\t") as [string, string, string]);
+        const formats = new Map<string, number>();
+        const leaks: string[] = [];
+        for (const [format, escaped, secret] of rows) {
+            formats.set(format, (formats.get(format) ?? 0) + 1);
+            const result = redactSecrets(escaped.replaceAll("\\n", "\n"));
+            // No piece of the secret survives (`p@ss@host` must not leave `ss`).
+            const pieces = secret.split(/[@/:]|%2[BF]|%3D/).filter((piece) => piece.length >= 4);
+            if (result.count === 0 || !result.text.includes("[REDACTED]") || pieces.some((piece) => result.text.includes(piece)))
+                leaks.push(`${format}: ${result.text}`);
+        }
+        assert.equal(formats.size, 18);
+        assert.ok([...formats.values()].every((n) => n === 50));
+        assert.deepEqual(leaks, []);
+    });
+
+    it("redacts the password of user:p@ss@host whole, and keeps ports, paths and digests", function () {
+        assert.deepEqual(redactSecrets("https://user:p@ss@host/x"), {text: "https://user:[REDACTED]@host/x", count: 1});
+        assert.deepEqual(redactSecrets("redis://:s3cr3t@cache:6379"), {text: "redis://:[REDACTED]@cache:6379", count: 1});
+        for (const text of ["https://example.com:443/users/@me", "docker pull localhost:5000/img@sha256:0123abcd", "mysql -u root -P3306 -p db",
+            "git checkout 4f9d2c1a0b8e7f6d5c4b3a2918273645aabbccdd", "curl -u admin https://x", "return token(bearer)",
+            "const re = /[A-Za-z0-9+/]{40}/;", "postgres://user:${DB_PASSWORD}@db/app"])
+            assert.deepEqual(redactSecrets(text), {text, count: 0}, text);
     });
 });
