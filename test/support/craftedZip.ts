@@ -27,33 +27,28 @@ export function craftZip(members: readonly CraftedMember[]): Buffer {
         const name = Buffer.from(member.name, "utf8");
         const crc = zlib.crc32(member.data);
         const size = member.declaredSize ?? member.data.length;
-        const header = (signature: number, length: number): Buffer => {
+        // The fields local headers and central entries share, from "version needed" on; central entries start
+        // them 2 bytes later (after "version made by").
+        const header = (signature: number, length: number, at: number, nameLength: number): Buffer => {
             const b = Buffer.alloc(length);
             b.writeUInt32LE(signature, 0);
+            b.writeUInt16LE(20, at);
+            b.writeUInt16LE(0x800, at + 2); // UTF-8 names
+            b.writeUInt16LE(deflate ? 8 : 0, at + 4);
+            b.writeUInt32LE(crc, at + 10);
+            b.writeUInt32LE(deflate ? body.length : size, at + 14);
+            b.writeUInt32LE(size, at + 18);
+            b.writeUInt16LE(nameLength, at + 22);
             return b;
         };
-        const local = header(0x04034b50, 30);
-        local.writeUInt16LE(20, 4);
-        local.writeUInt16LE(0x800, 6);
-        local.writeUInt16LE(deflate ? 8 : 0, 8);
-        local.writeUInt32LE(crc, 14);
-        local.writeUInt32LE(deflate ? body.length : size, 18);
-        local.writeUInt32LE(size, 22);
-        local.writeUInt16LE(name.length, 26);
+        const local = header(0x04034b50, 30, 4, name.length);
         locals.push(local, name, body);
         for (let i = 0; i < (member.listed ?? 1); i++) {
-            const entry = header(0x02014b50, 46);
-            entry.writeUInt16LE(20, 4);
-            entry.writeUInt16LE(20, 6);
-            entry.writeUInt16LE(0x800, 8);
-            entry.writeUInt16LE(deflate ? 8 : 0, 10);
-            entry.writeUInt32LE(crc, 16);
-            entry.writeUInt32LE(deflate ? body.length : size, 20);
-            entry.writeUInt32LE(size, 24);
-            entry.writeUInt32LE(offset, 42);
             // The same member under numbered names, as a wheel's part list would read them.
             const listedName = i === 0 ? name : Buffer.from(member.name.replace(/\d+$/, (n) => String(Number(n) + i).padStart(n.length, "0")), "utf8");
-            entry.writeUInt16LE(listedName.length, 28);
+            const entry = header(0x02014b50, 46, 6, listedName.length);
+            entry.writeUInt16LE(20, 4);
+            entry.writeUInt32LE(offset, 42);
             central.push(entry, listedName);
         }
         offset += local.length + name.length + body.length;
