@@ -94,11 +94,14 @@ export function settingsFrom(source: SettingsSource, env: {trusted: boolean, def
     };
 }
 
-/** The exclude globs: the user's list (defaults included), plus any extra ones; extra globs only ever add. */
+/**
+ * The exclude globs: the user's list (defaults included), plus any extra ones; extra globs only ever add, so a
+ * `!` glob (which takes paths back out) among them is dropped: a workspace could otherwise set `!**`.
+ */
 export function mergeExcludeGlobs(base: unknown, extra: unknown, fallback: readonly string[]): string[] {
     const strings = (value: unknown) => Array.isArray(value) ? value.filter((g): g is string => typeof g === "string" && g.trim() !== "") : [];
     const list = Array.isArray(base) ? strings(base) : [...fallback];
-    return [...new Set([...list, ...strings(extra)])];
+    return [...new Set([...list, ...strings(extra).filter((g) => !g.trim().startsWith("!"))])];
 }
 
 /** The workspace key logs are stored and searched under: the folder, or one shared key for the global scope. */

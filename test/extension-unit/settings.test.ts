@@ -55,6 +55,8 @@ describe("extension settings: what a workspace can and cannot change", () => {
         assert.deepEqual(added.excludeGlobs, [...DEFAULT_EXCLUDE_GLOBS, "*.log"]);
         const mine = settingsFrom(source({excludeGlobs: ["*.pem"]}, {excludeGlobsExtra: ["*.pem", "*.log"]}), env);
         assert.deepEqual(mine.excludeGlobs, ["*.pem", "*.log"], "the user's own list is theirs to edit");
+        const negated = settingsFrom(source({}, {excludeGlobsExtra: ["!**", " !.env*", "*.log"]}), env);
+        assert.deepEqual(negated.excludeGlobs, [...DEFAULT_EXCLUDE_GLOBS, "*.log"], "a workspace cannot take paths back out with ! globs");
     });
 
     it("does not let an untrusted workspace widen the memory to every workspace, or choose the model or store", () => {
