@@ -8,6 +8,8 @@ export interface ItemRecord {
     phase: "log" | "eval";
     mode: AskMode;
     taskId: string;
+    /** Phase 2: the data set of the task (`EvoEval_concise`); absent in journals written before sets were kept. */
+    set?: string;
     answer: string;
     /** Phase 1 tasks this one was derived from (EvoEval parents); absent in journals written before it was kept. */
     parents?: string[];

@@ -191,6 +191,11 @@ export function candidateProgram(answer: string, taskPrompt: string, entryPoint:
     const code = (withDef ?? blocks[0] ?? answer).split("\n").filter((l) => !/^\s*(?:#\s*)?ACTION:/.test(l)).join("\n");
     if (new RegExp(`def\\s+${entryPoint}\\s*\\(`).test(code))
         return `${taskPrompt}\n\n${code}`;
-    const body = code.split("\n").map((l) => (l.trim() === "" || /^\s/.test(l) ? l : "    " + l)).join("\n");
-    return `${taskPrompt}\n${body}`;
+    // a body: re-indented as a block (its common indentation removed, then four spaces), so that nested lines keep
+    // their depth whether the model wrote the body flush left or indented
+    const lines = code.trimEnd().split("\n");
+    const indents = lines.filter((l) => l.trim() !== "").map((l) => /^[ \t]*/.exec(l)![0].length);
+    const common = indents.length === 0 ? 0 : Math.min(...indents);
+    const body = lines.map((l) => (l.trim() === "" ? "" : "    " + l.slice(common))).join("\n");
+    return `${taskPrompt.trimEnd()}\n${body}\n`;
 }

@@ -47,7 +47,7 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
     });
     const record = (phase: ItemRecord["phase"], mode: AskMode, task: EvalTask, result: AskResult, score: Awaited<ReturnType<EvalTask["grade"]>>,
         usedTasks: string[], extra: Partial<ItemRecord> = {}): ItemRecord => ({
-        key: itemKey(phase, mode, task.id), phase, mode, taskId: task.id, ...(task.parents.length > 0 ? {parents: task.parents} : {}),
+        key: itemKey(phase, mode, task.id), phase, mode, taskId: task.id, ...(task.set != null && phase === "eval" ? {set: task.set} : {}), ...(task.parents.length > 0 ? {parents: task.parents} : {}),
         answer: result.answer, ...(result.responses.length > 1 ? {responses: result.responses} : {}), correct: score.correct, ...(score.f1 != null ? {f1: score.f1} : {}), detail: score.detail,
         rounds: result.rounds, tokensIn: result.tokens.prompt, tokensOut: result.tokens.generated,
         ttftMs: result.timings.ttftMs, totalMs: result.timings.totalMs,

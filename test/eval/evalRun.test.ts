@@ -94,7 +94,7 @@ describe("hindsight eval (SmolLM2) @model", function () {
         assert.equal(r.status, 0, r.stderr);
         const keys = readItems(journal).map((i) => i.key);
         assert.equal(new Set(keys).size, keys.length, "an item was done twice");
-        const tasks = ["EvoEval/0", "EvoEval/1", "EvoEval/2"];
+        const tasks = ["tasks3:EvoEval/0", "tasks3:EvoEval/1", "tasks3:EvoEval/2"];
         const expected = [...["HumanEval/0", "HumanEval/1", "HumanEval/2"].map((t) => `log|none|${t}`), ...tasks.flatMap((t) => [`eval|none|${t}`, `eval|kv|${t}`])];
         assert.deepEqual([...keys].sort(), expected.sort());
         const store = await LogStore.open(path.join(runDir, "store"), {readOnly: true});

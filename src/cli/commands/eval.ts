@@ -5,7 +5,7 @@ import {askModes, HindsightError, KV_ALONE_SUFFIX, LogStore, type AskMode} from 
 import {Journal} from "../../eval/Journal.js";
 import {directoryBytes, summarize, toMarkdown, type RunMeta, type StorageSummary} from "../../eval/report.js";
 import {runEval} from "../../eval/runEval.js";
-import {loadSuite, suiteNames, type SuiteName} from "../../eval/suites.js";
+import {evoEvalFiles, loadSuite, suiteNames, type SuiteName} from "../../eval/suites.js";
 import {writeChart} from "../../eval/chart.js";
 import {optFlag, optInt, optString, type ParsedArgs} from "../args.js";
 import type {CliContext, CommandResult} from "../CliContext.js";
@@ -32,8 +32,11 @@ export async function evalCommand(ctx: CliContext, args: ParsedArgs): Promise<Co
     const k = optInt(args, "k", 3, {min: 1, max: 20});
     const maxRounds = optString(args, "max-rounds") == null ? undefined : optInt(args, "max-rounds", 1, {min: 1, max: 20});
     const maxTokens = optString(args, "max-tokens") == null ? undefined : optInt(args, "max-tokens", 384, {min: 16, max: 8192});
+    const sets = list(optString(args, "sets"));
+    if (sets != null && optString(args, "data") != null)
+        throw new HindsightError("INVALID_ARGUMENT", "Give --sets (shipped EvoEval sets by name) or --data (files), not both.");
     const suite = loadSuite(suiteName, {
-        data: list(optString(args, "data"))?.map((f) => path.resolve(f)),
+        data: sets != null ? evoEvalFiles(sets) : list(optString(args, "data"))?.map((f) => path.resolve(f)),
         logData: list(optString(args, "log-data"))?.map((f) => path.resolve(f)),
         corpus: optString(args, "corpus"), limit, logLimit, seed, maxRounds, maxTokensPerRound: maxTokens
     });
