@@ -7,7 +7,7 @@ export interface ParsedArgs {
 }
 
 /** Options that never take a value. Every other `--name` consumes the next word. */
-const booleanFlags = new Set(["json", "no-log", "help", "force", "verbose", "report-only"]);
+const booleanFlags = new Set(["json", "no-log", "help", "force", "verbose", "report-only", "rebuild-store"]);
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
     const positionals: string[] = [];

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import type {AskMode} from "../engine/index.js";
+import type {AskMode, LogOutcome} from "../engine/index.js";
 
 /** One finished item: a phase 1 task (logged) or a phase 2 task in one mode. Appended once, never rewritten. */
 export interface ItemRecord {
@@ -21,6 +21,8 @@ export interface ItemRecord {
     rounds: number;
     tokensIn: number;
     tokensOut: number;
+    /** The graded response stopped at the token cap (`hitTokenCap`); absent in journals written before it was counted. */
+    truncated?: boolean;
     ttftMs: number | null;
     totalMs: number;
     /** Logs the answer reused (ids) and the tasks they came from, in retrieval order. */
@@ -28,8 +30,12 @@ export interface ItemRecord {
     usedTasks: string[];
     /** Whether a log of a task this one was derived from was among the reused ones; null when it has no parent. */
     parentRetrieved: boolean | null;
-    /** Phase 1: the log this task became. */
+    /** Phase 1: the log this task became (its id in the store that ran phase 1; a rebuilt store gives new ids). */
     logId?: string;
+    /** Phase 1: what the log is made of, for `rebuildStore`: the task text, the workspace and the outcome it got. */
+    request?: string;
+    workspace?: string;
+    outcome?: LogOutcome;
     finishedAt: string;
 }
 
@@ -72,10 +78,6 @@ export class Journal {
 
     public has(key: string): boolean {
         return this.items.has(key);
-    }
-
-    public get(key: string): ItemRecord | undefined {
-        return this.items.get(key);
     }
 
     public all(): ItemRecord[] {

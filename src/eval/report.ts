@@ -6,8 +6,12 @@ import {mcnemarExactP, meanInterval, pairedDifference, wilson, type Interval} fr
 
 export interface RunMeta {
     suite: string;
+    /** The latest command, and every command that filled in this run, in order (absent in older runs). */
     command: string;
+    commands?: string[];
     model: {path: string, name: string, sha256: string, kvType: string, threads: number, contextSize: number};
+    /** The space of the retrieval embeddings (the embedding model's hash); absent in older runs. */
+    embeddingSpace?: string;
     seed: number;
     logTasks: number;
     testTasks: number;
@@ -15,6 +19,8 @@ export interface RunMeta {
     k: number;
     maxRounds: number;
     maxTokensPerRound: number;
+    /** Code: how answers were asked for (`AnswerStyle`); absent in older runs (they asked for the whole function). */
+    answerStyle?: string;
     data: string[];
     logData: string[];
     host: string;
