@@ -5,7 +5,8 @@ import type {AskMode, LogOutcome} from "../engine/index.js";
 /** One finished item: a phase 1 task (logged) or a phase 2 task in one mode. Appended once, never rewritten. */
 export interface ItemRecord {
     key: string;
-    phase: "log" | "eval";
+    /** `score`: the log-probability metric (no generation); `answer`, `correct` are then empty and false. */
+    phase: "log" | "eval" | "score";
     mode: AskMode;
     taskId: string;
     /** Phase 2: the data set of the task (`EvoEval_concise`); absent in journals written before sets were kept. */
@@ -36,6 +37,9 @@ export interface ItemRecord {
     request?: string;
     workspace?: string;
     outcome?: LogOutcome;
+    /** Score items: mean log-probability per token of the task's reference answer, and its token count. */
+    logprob?: number;
+    scoredTokens?: number;
     finishedAt: string;
 }
 

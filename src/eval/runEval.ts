@@ -7,8 +7,28 @@ import type {Suite} from "./suites.js";
 /** Which phases a command runs: `1` builds the memory only, `2` answers the test tasks (phase 1 must be complete). */
 export type EvalPhase = "1" | "2" | "both";
 
+/** What phase 2 measures: `pass` answers each task (pass@1, EM); `logprob` scores the reference answer (no generation). */
+export type EvalMetric = "pass" | "logprob";
+
+/**
+ * The engine's scoring call, once it lands (`engine.score(request, continuation, options)`, branch arch): the mean
+ * log-probability per token of `continuation` as the assistant's reply to `request`, with the mode's memory in place,
+ * in one forward pass. Its result is read as a number or as an object with the mean and, where given, the token
+ * count and the logs used.
+ */
+export type ScoreFn = (request: string, continuation: string, options: Partial<AskOptions> & {workspace: string}) =>
+    Promise<number | {meanLogprob?: number, meanLogProb?: number, logprob?: number, tokens?: number, nTokens?: number, usedLogs?: string[]}>;
+
+/** `engine.score` where this build's engine has it, else null. */
+export function scorerOf(engine: HindsightEngine): ScoreFn | null {
+    const score = (engine as unknown as {score?: unknown}).score;
+    return typeof score === "function" ? (score as ScoreFn).bind(engine) : null;
+}
+
 export interface RunEvalOptions {
     modes: readonly AskMode[];
+    /** Defaults to `pass`. */
+    metric?: EvalMetric;
     /** Workspace the phase 1 logs are stored under (and phase 2 searches). */
     workspace: string;
     /** Logs retrieved per query. Defaults to 3 (the paper's top-3). */
@@ -59,9 +79,10 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
     const logTasks = phase === "2" ? [] : suite.logTasks;
     const testTasks = phase === "1" ? [] : suite.testTasks;
     const total = logTasks.length + testTasks.length * o.modes.length;
+    const phase2 = o.metric === "logprob" ? "score" : "eval";
     const keys = [
         ...logTasks.map((t) => itemKey("log", "none", t.id)),
-        ...testTasks.flatMap((t) => o.modes.map((m) => itemKey("eval", m, t.id)))
+        ...testTasks.flatMap((t) => o.modes.map((m) => itemKey(phase2, m, t.id)))
     ];
     const bar = o.progress === null ? null : new ProgressBar(total, keys.filter((k) => journal.has(k)).length, o.progress);
 
@@ -137,6 +158,14 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
             if (taskId != null)
                 taskByLog.set(id, taskId);
         }
+        if (o.metric === "logprob") {
+            const score = scorerOf(engine);
+            if (score == null)
+                throw new HindsightError("INVALID_ARGUMENT", "--metric logprob needs the engine's score() (one forward pass over a given answer), " +
+                    "which this build does not have yet.");
+            await runScores(score, suite, journal, {...o, testTasks, taskByLog, tick: (label) => bar?.tick(label)});
+            return;
+        }
         for (const task of testTasks) {
             for (const mode of o.modes) {
                 const key = itemKey("eval", mode, task.id);
@@ -151,6 +180,41 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
         }
     } finally {
         bar?.end();
+    }
+}
+
+/**
+ * Phase 2 of the log-probability metric: for each task and mode, the mean log-probability per token of the task's
+ * reference answer (`EvalTask.reference`, in the form the request asks for) given the request, with the memory that
+ * mode puts in place (the engine builds the prompt and stacks the KV as `ask` does, one round). Journaled as `score`
+ * items, resumable like answers; cheap (no generation), so a run can do it on every task first.
+ */
+export async function runScores(score: ScoreFn, suite: Suite, journal: Journal,
+    o: RunEvalOptions & {testTasks: readonly EvalTask[], taskByLog: ReadonlyMap<string, string>, tick?: (label: string) => void}): Promise<void> {
+    for (const task of o.testTasks) {
+        if (task.reference == null)
+            throw new HindsightError("INVALID_ARGUMENT", `Task ${task.id} has no reference answer to score; --metric logprob is for the code suite.`);
+        for (const mode of o.modes) {
+            const key = itemKey("score", mode, task.id);
+            if (journal.has(key))
+                continue;
+            throwIfAborted(o.signal);
+            const t0 = performance.now();
+            const raw = await score(task.request, task.reference, {...askOptionsFor(suite, task, mode, o), maxRounds: 1});
+            const value = typeof raw === "number" ? raw : raw.meanLogprob ?? raw.meanLogProb ?? raw.logprob;
+            if (value == null || !Number.isFinite(value))
+                throw new HindsightError("INTERNAL", `score() gave no mean log-probability for ${task.id} (${JSON.stringify(raw)}).`);
+            const usedLogs = typeof raw === "number" ? [] : raw.usedLogs ?? [];
+            const usedTasks = usedLogs.map((id) => o.taskByLog.get(id) ?? id);
+            const tokens = typeof raw === "number" ? undefined : raw.tokens ?? raw.nTokens;
+            journal.append({
+                key, phase: "score", mode, taskId: task.id, ...(task.set != null ? {set: task.set} : {}), ...(task.parents.length > 0 ? {parents: task.parents} : {}),
+                answer: "", correct: false, detail: "", rounds: 1, tokensIn: 0, tokensOut: 0, ttftMs: null, totalMs: performance.now() - t0,
+                usedLogs, usedTasks, parentRetrieved: task.parents.length === 0 || typeof raw === "number" ? null : task.parents.some((p) => usedTasks.includes(p)),
+                logprob: value, ...(tokens != null ? {scoredTokens: tokens} : {}), finishedAt: new Date().toISOString()
+            });
+            o.tick?.(`score ${mode} ${task.id}`);
+        }
     }
 }
 

@@ -4,7 +4,7 @@ import path from "node:path";
 import {askModes, HindsightError, KV_ALONE_SUFFIX, LogStore, type AskMode} from "../../engine/index.js";
 import {Journal} from "../../eval/Journal.js";
 import {directoryBytes, summarize, toMarkdown, type RunMeta, type StorageSummary} from "../../eval/report.js";
-import {rebuildStore, runEval, type EvalPhase} from "../../eval/runEval.js";
+import {rebuildStore, runEval, type EvalMetric, type EvalPhase} from "../../eval/runEval.js";
 import {evoEvalFiles, loadSuite, suiteNames, type SuiteName} from "../../eval/suites.js";
 import {answerStyles, type AnswerStyle} from "../../eval/datasets.js";
 import {writeChart} from "../../eval/chart.js";
@@ -24,13 +24,14 @@ export const evalOptions = {
     "seed": {type: "string"}, "data": {type: "string"}, "sets": {type: "string"}, "log-data": {type: "string"},
     "corpus": {type: "string"}, "run": {type: "string"}, "out": {type: "string"}, "k": {type: "string"},
     "max-rounds": {type: "string"}, "max-tokens": {type: "string"}, "answer-style": {type: "string"},
-    "phase": {type: "string"}, "rebuild-store": {type: "boolean"}, "report-only": {type: "boolean"}
+    "phase": {type: "string"}, "metric": {type: "string"}, "rebuild-store": {type: "boolean"}, "report-only": {type: "boolean"}
 } as const;
 
 /**
  * `hindsight eval --suite code|mmlupro|2wiki [--limit N] [--log-limit N] [--modes a,b] [--seed N] [--data F,F |
  * --sets concise,verbose] [--log-data F] [--corpus F] [--run NAME] [--out DIR] [--k 3] [--max-rounds N]
- * [--max-tokens N] [--answer-style body|whole|prefix] [--phase 1|2|both] [--rebuild-store] [--report-only]`:
+ * [--max-tokens N] [--answer-style body|whole|prefix] [--phase 1|2|both] [--metric pass|logprob] [--rebuild-store]
+ * [--report-only]`:
  * runs (or continues) an evaluation and writes results.json, results.md and the chart under OUT/RUN.
  */
 export async function evalCommand(ctx: CliContext, args: ParsedArgs): Promise<CommandResult> {
@@ -44,6 +45,9 @@ export async function evalCommand(ctx: CliContext, args: ParsedArgs): Promise<Co
     const phase = (optString(args, "phase") ?? "both") as EvalPhase;
     if (!["1", "2", "both"].includes(phase))
         throw new HindsightError("INVALID_ARGUMENT", "--phase must be 1 (build the memory), 2 (answer the test tasks) or both.");
+    const metric = (optString(args, "metric") ?? "pass") as EvalMetric;
+    if (metric !== "pass" && metric !== "logprob")
+        throw new HindsightError("INVALID_ARGUMENT", "--metric must be pass (answer and grade) or logprob (score the reference answer, no generation).");
     const answerStyle = (optString(args, "answer-style") ?? "body") as AnswerStyle;
     if (!answerStyles.includes(answerStyle))
         throw new HindsightError("INVALID_ARGUMENT", `--answer-style must be one of ${answerStyles.join(", ")}.`);
@@ -101,7 +105,7 @@ export async function evalCommand(ctx: CliContext, args: ParsedArgs): Promise<Co
                 ctx.info(`Stored ${r.logs} logs` + (r.approximate > 0 ? ` (${r.approximate} from answers: the journal predates full responses)` : "") + ".");
             }
             ctx.info(`Run ${runName}: ${phase === "2" ? 0 : suite.logTasks.length} tasks to log, ${phase === "1" ? 0 : suite.testTasks.length} x ${modes.length} modes; results in ${runDir}`);
-            await runEval(engine, suite, journal, {modes, workspace, k, phase, signal: ctx.signal, progress: ctx.json ? null : undefined});
+            await runEval(engine, suite, journal, {modes, workspace, k, phase, metric, signal: ctx.signal, progress: ctx.json ? null : undefined});
             meta.updatedAt = new Date().toISOString();
             fs.writeFileSync(metaFile, JSON.stringify(meta, null, 2) + "\n");
         });
