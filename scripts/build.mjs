@@ -16,6 +16,8 @@ const root = path.resolve(import.meta.dirname, "..");
 const nodeEsm = {bundle: true, platform: "node", format: "esm", target: "node20", sourcemap: true, external, logLevel: "warning"};
 
 await build({...nodeEsm, entryPoints: ["src/cli/main.ts"], outfile: "dist/cli.js"});
+// the eval's Python grader, found next to the bundle at run time (src/eval/pythonGrader.ts)
+await fs.copyFile("src/eval/grader.py", "dist/grader.py");
 
 /**
  * The extension bundle may reach the engine only through `import("./engineModule.js")` (which becomes

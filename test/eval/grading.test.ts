@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import {candidateProgram, gradePython} from "../../src/eval/pythonGrader.js";
+import {candidateProgram, gradePython, graderScript} from "../../src/eval/pythonGrader.js";
+import {spawnSync} from "node:child_process";
+import fs from "node:fs";
+import {fileURLToPath} from "node:url";
 import {choiceLetter, exactMatch, f1Score, meanInterval, parsePythonStringList, wilson} from "../../src/eval/metrics.js";
 import {codeTasks, mmluProTasks} from "../../src/eval/datasets.js";
 import {shippedDataDir} from "../../src/eval/suites.js";
@@ -70,6 +73,28 @@ describe("eval grading (Python subprocess)", function () {
         const nested = "def f(xs):\n    \"\"\"Doc.\"\"\"\n    for x in xs:\n        if x:\n            return x\n    return None\n";
         for (const body of ["for x in xs:\n    if x:\n        return x\nreturn None", "    for x in xs:\n        if x:\n            return x\n    return None"])
             assert.equal(candidateProgram("```python\n" + body + "\n```", "def f(xs):\n    \"\"\"Doc.\"\"\"\n", "f"), nested);
+    });
+});
+
+describe("eval grader.py (Python)", function () {
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+
+    it("compiles with warnings as errors and passes its Python unit tests", function () {
+        this.timeout(120_000);
+        const python = process.env.HINDSIGHT_PYTHON ?? "python3";
+        const compiled = spawnSync(python, ["-W", "error", "-c", "import sys, py_compile; [py_compile.compile(f, doraise=True) for f in sys.argv[1:]]",
+            "src/eval/grader.py", "test/eval/test_grader.py"], {cwd: root, encoding: "utf8"});
+        assert.equal(compiled.status, 0, compiled.stderr);
+        const tests = spawnSync(python, ["-m", "unittest", "discover", "-s", "test/eval", "-p", "test_*.py"], {cwd: root, encoding: "utf8"});
+        assert.equal(tests.status, 0, tests.stderr);
+        assert.match(tests.stderr, /Ran [1-9]\d* tests[\s\S]*OK/);
+    });
+
+    it("is found from compiled sources (src/eval) and ships next to the CLI bundle (dist/grader.py)", function () {
+        assert.equal(graderScript(), path.join(root, "src", "eval", "grader.py"));
+        const bundled = path.join(root, "dist", "grader.py");
+        assert.ok(fs.existsSync(bundled), "npm run build copies it next to dist/cli.js");
+        assert.equal(fs.readFileSync(bundled, "utf8"), fs.readFileSync(graderScript(), "utf8"));
     });
 });
 

@@ -2,12 +2,11 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import zlib from "node:zlib";
 import {spawnSync} from "node:child_process";
 import {fileURLToPath} from "node:url";
 import {Journal, itemKey, type ItemRecord} from "../../src/eval/Journal.js";
-import {renderChart} from "../../src/eval/chart.js";
-import {crc32} from "../../src/eval/png.js";
+import {JSDOM} from "jsdom";
+import {escapeXml, renderChart} from "../../src/eval/chart.js";
 import {setOf, summarize, toMarkdown, type RunMeta} from "../../src/eval/report.js";
 import {mcnemarExactP, pairedDifference, pairedMeanDifference, tQuantile975, wilson} from "../../src/eval/metrics.js";
 import type {AskMode} from "../../src/engine/index.js";
@@ -137,7 +136,7 @@ describe("eval journal and report", function () {
         fs.rmSync(dir, {recursive: true});
     });
 
-    it("summary pairs kv against the other modes and renders a table and a PNG", function () {
+    it("summary pairs kv against the other modes and renders a table and an SVG chart", function () {
         const items = [item("none", "P1", true, "log"), item("none", "T1", false), item("kv", "T1", true), item("none", "T2", true), item("kv", "T2", true)];
         const report = summarize(meta, items, null);
         assert.equal(report.completeTasks, 2);
@@ -150,13 +149,17 @@ describe("eval journal and report", function () {
         assert.match(md, /Phase 1 \(logged, mode none\): 1\/1 tasks, 100\.0 \[20\.7, 100\.0\] % correct; 1\.00 ± 0\.00 rounds per log, 0\.0 \[0\.0, 79\.3\] % of logs/);
         assert.match(md, /- Budget: top-3 logs per query, at most 1 round\(s\) of 64 tokens/);
         assert.match(md, /- `kv` vs `none` \(n 2\): \+1 \/ -0, \+50\.0 points \[-?[0-9.]+, \+[0-9.]+\], p = 1\.00; cond\. \(n 0\)/);
-        const png = renderChart(report);
-        assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-        const width = png.readUInt32BE(16), height = png.readUInt32BE(20);
-        const idatLength = png.readUInt32BE(33);
-        const raw = zlib.inflateSync(png.subarray(41, 41 + idatLength));
-        assert.equal(raw.length, (width * 3 + 1) * height);
-        assert.equal(crc32(Buffer.from("IEND")), 0xae426082);
+        const svg = renderChart(report);
+        const doc = new JSDOM(svg, {contentType: "image/svg+xml"}).window.document;
+        assert.equal(doc.documentElement.tagName, "svg");
+        assert.equal(doc.querySelector("parsererror"), null, "well-formed XML");
+        const texts = [...doc.querySelectorAll("text")].map((t) => t.textContent);
+        assert.ok(texts.includes("code: Test"), "real text, the title");
+        assert.ok(texts.some((t) => /KV f16, top-3, 1 round\(s\) x 64 tokens/.test(t ?? "")), "the settings");
+        assert.ok(texts.includes("none") && texts.includes("kv"), "the legend");
+        assert.ok(texts.some((t) => t?.startsWith("pass@1 %: all")));
+        assert.equal(doc.querySelectorAll("rect[fill]").length, 1 + 3 * 2 + 2, "background, 2 bars in 3 panels, 2 legend swatches");
+        assert.equal(escapeXml("<a & \"b\">"), "&lt;a &amp; &quot;b&quot;&gt;");
     });
 
     it("--report-only rebuilds the reports without a model, over the modes asked for", function () {

@@ -32,7 +32,7 @@ export const evalOptions = {
  * --sets concise,verbose] [--log-data F] [--corpus F] [--run NAME] [--out DIR] [--k 3] [--max-rounds N]
  * [--max-tokens N] [--answer-style body|whole|prefix] [--phase 1|2|both] [--metric pass|logprob] [--rebuild-store]
  * [--report-only]`:
- * runs (or continues) an evaluation and writes results.json, results.md and the chart under OUT/RUN.
+ * runs (or continues) an evaluation and writes results.json, results.md and chart.svg under OUT/RUN.
  */
 export async function evalCommand(ctx: CliContext, args: ParsedArgs): Promise<CommandResult> {
     const suiteName = (optString(args, "suite") ?? "code") as SuiteName;
@@ -120,7 +120,8 @@ export async function evalCommand(ctx: CliContext, args: ParsedArgs): Promise<Co
     fs.writeFileSync(path.join(runDir, "results.json"), JSON.stringify(report, null, 1) + "\n");
     const markdown = toMarkdown(report);
     fs.writeFileSync(path.join(runDir, "results.md"), markdown);
-    writeChart(path.join(runDir, "chart.png"), report);
+    writeChart(path.join(runDir, "chart.svg"), report);
+    fs.rmSync(path.join(runDir, "chart.png"), {force: true}); // the bitmap chart of older versions
     return {json: {runDir, phase1: report.phase1, modes: report.modes, completeTasks: report.completeTasks, kvVersus: report.kvVersus, storage: report.storage}, text: markdown};
 }
 
