@@ -118,7 +118,7 @@ export function codeTasks(file: string, withTests = false, style: AnswerStyle = 
             throw new HindsightError("INVALID_ARGUMENT", `Task ${id} in ${path.basename(file)} has neither "test" nor "inputs".`);
         return {
             id, request, parents, query: prompt.trim(), reference, ...(style === "prefix" ? {answerPrefix} : {}),
-            ...(withTests ? {tools: new CodeToolHost(prompt, entryPoint)} : {}),
+            ...(withTests ? {tools: new CodeToolHost(prompt, entryPoint, style === "body" ? "the final body" : "the final function")} : {}),
             async grade(answer: string, responses: readonly string[] = []): Promise<Score> {
                 const source = latestWithCode([answer]) ?? latestWithCode(responses) ?? answer;
                 const code = candidateProgram(source, prompt, entryPoint);

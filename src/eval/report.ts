@@ -114,12 +114,15 @@ export interface RunReport {
     items: ItemRecord[];
 }
 
-/** The set of an item: recorded since sets were kept, else the prefix of a `set:id` task id, else `all`. */
-export function setOf(item: ItemRecord): string {
+/**
+ * The set of an item: recorded since sets were kept, else the prefix of a `set:id` task id, else `fallback` (older
+ * runs named only the later files' tasks: the rest belong to their first data file).
+ */
+export function setOf(item: ItemRecord, fallback = "all"): string {
     if (item.set != null)
         return item.set;
     const colon = item.taskId.indexOf(":");
-    return colon > 0 ? item.taskId.slice(0, colon) : "all";
+    return colon > 0 ? item.taskId.slice(0, colon) : fallback;
 }
 
 type Pairs = {both: number, wins: number, losses: number, neither: number};
@@ -217,14 +220,16 @@ export function summarize(meta: RunMeta, items: readonly ItemRecord[], storage: 
     });
     const complete = (byTask: Map<string, Map<AskMode, ItemRecord>>) => [...byTask.values()].filter((m) => meta.modes.every((mode) => m.has(mode))).length;
 
-    const setNames = [...new Set([...evals, ...scores].map(setOf))];
+    const first = meta.data[0] == null ? "all" : path.basename(meta.data[0]).replace(/\.(jsonl|json)(\.gz)?$/, "");
+    const setOfItem = (r: ItemRecord) => setOf(r, first);
+    const setNames = [...new Set([...evals, ...scores].map(setOfItem))];
     const sets = setNames.map((set): SetReport => {
-        const rs = evals.filter((r) => setOf(r) === set);
+        const rs = evals.filter((r) => setOfItem(r) === set);
         const byTask = byTaskOf(rs);
         return {
-            set, tasks: new Set([...rs, ...scores.filter((r) => setOf(r) === set)].map((r) => r.taskId)).size, completeTasks: complete(byTask),
+            set, tasks: new Set([...rs, ...scores.filter((r) => setOfItem(r) === set)].map((r) => r.taskId)).size, completeTasks: complete(byTask),
             modes: summarizeModes(meta.modes, rs, helped), ...comparisons(byTask),
-            ...scoreReport(meta.modes, scores.filter((r) => setOf(r) === set))
+            ...scoreReport(meta.modes, scores.filter((r) => setOfItem(r) === set))
         };
     });
     const all = byTaskOf(evals);

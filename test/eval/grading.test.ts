@@ -243,6 +243,10 @@ describe("eval answers that fit", function () {
         assert.equal((await task!.grade(flush)).correct, true);
         assert.equal((await task!.grade(indented)).correct, true, indented);
         assert.equal((await task!.grade(task!.reference!)).correct, true);
+        // the run_tests observation asks for what the request asked for
+        const [withTests] = codeTasks(path.join(d, "humaneval/HumanEval.jsonl.gz"), true);
+        assert.match(withTests!.request, /write ANSWER: and the final body/);
+        assert.match(await withTests!.tools!.runTests!(["```python\n" + task!.reference!.split("```python\n")[1]!.replace(/```$/, "") + "```"]), /passed\. Write ANSWER: and the final body/);
         const [prefixed] = codeTasks(path.join(d, "humaneval/HumanEval.jsonl.gz"), false, "prefix");
         assert.ok(prefixed!.answerPrefix!.startsWith("ANSWER:\n```python\nfrom typing import List"));
         assert.ok(prefixed!.reference!.startsWith(prefixed!.answerPrefix!));

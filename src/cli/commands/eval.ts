@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import {askModes, HindsightError, KV_ALONE_SUFFIX, LogStore, type AskMode} from "../../engine/index.js";
 import {Journal} from "../../eval/Journal.js";
-import {directoryBytes, summarize, toMarkdown, type RunMeta, type StorageSummary} from "../../eval/report.js";
+import {directoryBytes, summarize, toMarkdown, type RunMeta, type RunReport, type StorageSummary} from "../../eval/report.js";
 import {rebuildStore, runEval, type EvalMetric, type EvalPhase} from "../../eval/runEval.js";
 import {evoEvalFiles, loadSuite, suiteNames, type SuiteName} from "../../eval/suites.js";
 import {answerStyles, type AnswerStyle} from "../../eval/datasets.js";
@@ -116,8 +116,11 @@ export async function evalCommand(ctx: CliContext, args: ParsedArgs): Promise<Co
     // a run whose modes were filled in by several commands is reported over the modes asked for here
     if (optFlag(args, "report-only") && optString(args, "modes") != null)
         meta.modes = modes;
-    const report = summarize(meta, journal.all(), await storageOf(storeDir, workspace));
-    fs.writeFileSync(path.join(runDir, "results.json"), JSON.stringify(report, null, 1) + "\n");
+    // a run reported where its store is not (a fresh clone) keeps the storage figures measured where it was
+    const resultsFile = path.join(runDir, "results.json");
+    const measured = fs.existsSync(resultsFile) ? (JSON.parse(fs.readFileSync(resultsFile, "utf8")) as Partial<RunReport>).storage ?? null : null;
+    const report = summarize(meta, journal.all(), await storageOf(storeDir, workspace) ?? measured);
+    fs.writeFileSync(resultsFile, JSON.stringify(report, null, 1) + "\n");
     const markdown = toMarkdown(report);
     fs.writeFileSync(path.join(runDir, "results.md"), markdown);
     writeChart(path.join(runDir, "chart.svg"), report);
