@@ -1,7 +1,7 @@
 import os from "node:os";
 import path from "node:path";
 import {HindsightError, toUserError} from "../engine/errors.js";
-import {optFlag, optString, parseArgs, type ParsedArgs} from "./args.js";
+import {commandOptions, optFlag, optString, parseCommandLine, type ParsedArgs} from "./args.js";
 import type {CliContext, CommandResult} from "./CliContext.js";
 
 type Command = (ctx: CliContext, args: ParsedArgs) => Promise<CommandResult>;
@@ -46,15 +46,14 @@ async function main(argv: string[]): Promise<number> {
     process.once("SIGINT", () => abort.abort());
 
     try {
-        const args = parseArgs(argv);
+        const {command: name, args} = parseCommandLine(argv);
         json = optFlag(args, "json");
-        const name = args.positionals[0];
         if (name == null || optFlag(args, "help")) {
             process.stdout.write(usage);
             return name == null && !optFlag(args, "help") ? 1 : 0;
         }
         const load = commands[name];
-        if (load == null)
+        if (load == null || !(name in commandOptions))
             throw new HindsightError("INVALID_ARGUMENT", `Unknown command "${name}". Run \`hindsight --help\` for the list.`);
 
         const ctx: CliContext = {
@@ -66,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
             signal: abort.signal
         };
         const command = await load();
-        const result = await command(ctx, {positionals: args.positionals.slice(1), options: args.options});
+        const result = await command(ctx, args);
         if (json)
             process.stdout.write(JSON.stringify(result.json) + "\n");
         else if (result.text != null)

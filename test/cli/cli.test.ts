@@ -74,6 +74,26 @@ describe("CLI contract", function () {
         assert.equal(jsonError(run(["ask", "x", "--k", "-2", "--json"]).stdout).code, "INVALID_ARGUMENT");
     });
 
+    it("an unknown option is named with the command's options, never ignored or taken for another", function () {
+        const misspelt = run(["ask", "x", "--max-round", "3", "--json"]);
+        assert.equal(misspelt.code, 1);
+        const err = jsonError(misspelt.stdout);
+        assert.equal(err.code, "INVALID_ARGUMENT");
+        assert.match(err.message, /Unknown option --max-round for `hindsight ask`/);
+        assert.match(err.message, /--max-rounds VALUE/);
+        const bogus = run(["logs", "list", "--bogus"]);
+        assert.equal(bogus.code, 1);
+        assert.match(bogus.stderr, /Unknown option --bogus for `hindsight logs`/);
+        // an option of another command is unknown here too
+        assert.match(jsonError(run(["model", "pull", "--mode", "kv", "--json"]).stdout).message, /Unknown option --mode for `hindsight model`/);
+        // a value-taking option at the end, and a flag given a value
+        assert.match(jsonError(run(["ask", "x", "--json", "--k"]).stdout).message, /--k needs a value/);
+        assert.match(jsonError(run(["ask", "x", "--json", "--no-log=yes"]).stdout).message, /--no-log takes no value/);
+        const unknownCommand = run(["frobnicate"]);
+        assert.notEqual(unknownCommand.code, 0);
+        assert.match(unknownCommand.stderr, /Unknown command "frobnicate"/);
+    });
+
     it("ask, logs list/show/mark/export/import/rm round trip with the real model @model", async function () {
         const model = await realTestModel();
         const store = path.join(dir, "real");
@@ -91,6 +111,14 @@ describe("CLI contract", function () {
         assert.ok(typeof answer.logId === "string");
         for (const key of ["retrieveMs", "kvLoadMs", "ttftMs", "totalMs", "tokensPerSec"])
             assert.ok(key in answer.timings, key);
+
+        // A second, related request searches the store (full text and vectors): nothing but the JSON document is
+        // printed, in particular no LanceDB deprecation warning about `_score` / `_distance` on stderr.
+        const again = run(["ask", "What does add in math.py return?", "--workspace", ws, "--max-rounds", "1", "--max-tokens", "16",
+            "--no-log", "--json", "--store", store, "--model", model]);
+        assert.equal(again.code, 0, again.stderr);
+        assert.deepEqual((JSON.parse(again.stdout) as {usedLogs: string[]}).usedLogs, [answer.logId]);
+        assert.equal(again.stderr, "");
 
         const list = JSON.parse(run(["logs", "list", "--json", "--store", store]).stdout) as Array<Record<string, unknown>>;
         assert.equal(list.length, 1);

@@ -257,7 +257,8 @@ export class LogStore {
             // Vector rows carry no workspace or outcome, and may belong to uncommitted logs: fetch more than k,
             // keep the rows whose log exists and passes the filter, and widen until k are found or the table is exhausted.
             for (let fetch = Math.max(4 * k, 32); ; fetch *= 4) {
-                const rows = await found.table.vectorSearch(query).distanceType("cosine").select(["logId"]).limit(fetch).toArray() as Row[];
+                // `_distance` named in the projection: LanceDB warns on every search that leaves it out
+                const rows = await found.table.vectorSearch(query).distanceType("cosine").select(["logId", "_distance"]).limit(fetch).toArray() as Row[];
                 const allowed = await this.#filterLogIds(rows.map((row) => String(row.logId)), options);
                 const hits: SearchHit[] = [];
                 const seen = new Set<string>();
@@ -288,7 +289,8 @@ export class LogStore {
 
         return lanceOp("search the logs", async () => {
             const match = new this.#lance.lancedb.MultiMatchQuery(query, ["task", "lastResponse"]);
-            let search = this.#logs.query().fullTextSearch(match).select(["id"]).limit(k);
+            // `_score` named in the projection: LanceDB warns on every search that leaves it out
+            let search = this.#logs.query().fullTextSearch(match).select(["id", "_score"]).limit(k);
             const where = logFilter(options);
             if (where != null)
                 search = search.where(where);
