@@ -70,17 +70,25 @@ export function wilson(successes: number, n: number, z = 1.96): Interval {
     return {value: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half), n};
 }
 
-/** Mean with a normal-approximation 95% interval (t would be wider for tiny n; we report n next to it). */
-export function meanInterval(values: readonly number[], z = 1.96): Interval {
+/**
+ * Mean of `values` ± `factor(n)` standard errors. One value gives a point (`single: "point"`) or no interval
+ * (`"open"`: a t interval needs two).
+ */
+function intervalOfMean(values: readonly number[], factor: (n: number) => number, single: "point" | "open"): Interval {
     const n = values.length;
     if (n === 0)
         return {value: NaN, low: NaN, high: NaN, n};
     const mean = values.reduce((a, b) => a + b, 0) / n;
     if (n === 1)
-        return {value: mean, low: mean, high: mean, n};
-    const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
-    const half = z * Math.sqrt(variance / n);
+        return single === "point" ? {value: mean, low: mean, high: mean, n} : {value: mean, low: NaN, high: NaN, n};
+    const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+    const half = factor(n) * sd / Math.sqrt(n);
     return {value: mean, low: mean - half, high: mean + half, n};
+}
+
+/** Mean with a normal-approximation 95% interval (t would be wider for tiny n; we report n next to it). */
+export function meanInterval(values: readonly number[], z = 1.96): Interval {
+    return intervalOfMean(values, () => z, "point");
 }
 
 /**
@@ -174,14 +182,5 @@ export function tQuantile975(df: number): number {
 export function pairedMeanDifference(a: readonly number[], b: readonly number[]): Interval {
     if (a.length !== b.length)
         throw new Error("paired samples of different lengths");
-    const d = a.map((x, i) => x - b[i]!);
-    const n = d.length;
-    if (n === 0)
-        return {value: NaN, low: NaN, high: NaN, n};
-    const mean = d.reduce((s, x) => s + x, 0) / n;
-    if (n === 1)
-        return {value: mean, low: NaN, high: NaN, n};
-    const sd = Math.sqrt(d.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1));
-    const half = tQuantile975(n - 1) * sd / Math.sqrt(n);
-    return {value: mean, low: mean - half, high: mean + half, n};
+    return intervalOfMean(a.map((x, i) => x - b[i]!), (n) => tQuantile975(n - 1), "open");
 }

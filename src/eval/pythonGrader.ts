@@ -1,7 +1,7 @@
 import {spawn} from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import {fileURLToPath} from "node:url";
+import {findUp} from "./findUp.js";
 import {HindsightError} from "../engine/errors.js";
 
 /** A candidate program and how to check it. */
@@ -39,19 +39,14 @@ export interface GraderOptions {
  * what its sandbox does and does not do is in its docstring.
  */
 export function graderScript(): string {
-    let dir = path.dirname(fileURLToPath(import.meta.url));
-    for (;;) {
+    const found = findUp(import.meta.url, (dir) => {
         const beside = path.join(dir, "grader.py");
-        if (fs.existsSync(beside))
-            return beside;
         const inSources = path.join(dir, "src", "eval", "grader.py");
-        if (fs.existsSync(path.join(dir, "package.json")) && fs.existsSync(inSources))
-            return inSources;
-        const up = path.dirname(dir);
-        if (up === dir)
-            throw new HindsightError("INTERNAL", "grader.py was not found next to the CLI or in src/eval; rebuild with `npm run build`.");
-        dir = up;
-    }
+        return fs.existsSync(beside) ? beside : fs.existsSync(path.join(dir, "package.json")) && fs.existsSync(inSources) ? inSources : null;
+    });
+    if (found == null)
+        throw new HindsightError("INTERNAL", "grader.py was not found next to the CLI or in src/eval; rebuild with `npm run build`.");
+    return found;
 }
 
 /** Runs a candidate against its checks in a Python subprocess with time limits and no network. */

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import {fileURLToPath} from "node:url";
+import {findUp} from "./findUp.js";
 import type {ToolHost} from "../engine/index.js";
 import {HindsightError} from "../engine/errors.js";
 import {CorpusToolHost, type Paragraph} from "./CorpusToolHost.js";
@@ -59,16 +59,13 @@ export function setName(file: string): string {
 
 /** The shipped data: eval/data in the package root, the first folder above this module that has one. */
 export function shippedDataDir(): string {
-    let dir = path.dirname(fileURLToPath(import.meta.url));
-    for (;;) {
+    const found = findUp(import.meta.url, (dir) => {
         const candidate = path.join(dir, "eval", "data");
-        if (fs.existsSync(path.join(dir, "package.json")) && fs.existsSync(candidate))
-            return candidate;
-        const up = path.dirname(dir);
-        if (up === dir)
-            throw new HindsightError("INVALID_ARGUMENT", "The shipped evaluation data (eval/data) was not found; pass --data and --log-data.");
-        dir = up;
-    }
+        return fs.existsSync(path.join(dir, "package.json")) && fs.existsSync(candidate) ? candidate : null;
+    });
+    if (found == null)
+        throw new HindsightError("INVALID_ARGUMENT", "The shipped evaluation data (eval/data) was not found; pass --data and --log-data.");
+    return found;
 }
 
 export function loadSuite(name: SuiteName, o: SuiteOptions): Suite {

@@ -15,19 +15,6 @@ import {withEngine} from "../openEngine.js";
 const list = (value: string | undefined) => value?.split(",").map((s) => s.trim()).filter((s) => s !== "");
 
 /**
- * The eval command's options, declared here for the CLI's parser: every flag `hindsight eval` takes besides the
- * global ones (--model, --kv-type, --threads, --gpu, --context-size, --embedding-model, --json), in node:util
- * parseArgs form.
- */
-export const evalOptions = {
-    "suite": {type: "string"}, "limit": {type: "string"}, "log-limit": {type: "string"}, "modes": {type: "string"},
-    "seed": {type: "string"}, "data": {type: "string"}, "sets": {type: "string"}, "log-data": {type: "string"},
-    "corpus": {type: "string"}, "run": {type: "string"}, "out": {type: "string"}, "k": {type: "string"},
-    "max-rounds": {type: "string"}, "max-tokens": {type: "string"}, "answer-style": {type: "string"},
-    "phase": {type: "string"}, "metric": {type: "string"}, "rebuild-store": {type: "boolean"}, "report-only": {type: "boolean"}
-} as const;
-
-/**
  * `hindsight eval --suite code|mmlupro|2wiki [--limit N] [--log-limit N] [--modes a,b] [--seed N] [--data F,F |
  * --sets concise,verbose] [--log-data F] [--corpus F] [--run NAME] [--out DIR] [--k 3] [--max-rounds N]
  * [--max-tokens N] [--answer-style body|whole|prefix] [--phase 1|2|both] [--metric pass|logprob] [--rebuild-store]
