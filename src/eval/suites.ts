@@ -118,7 +118,7 @@ export function loadSuite(name: SuiteName, o: SuiteOptions): Suite {
 }
 
 /** Tokens per round of the code suite (see src/eval/README.md, "Answers that fit"). */
-export const defaultCodeTokens = 512;
+export const defaultCodeTokens = 768;
 
 /**
  * Phase 2 tasks of several files. Each task's id is its file's set name and its own id (`EvoEval_creative:EvoEval/36`,
