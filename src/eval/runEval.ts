@@ -1,5 +1,5 @@
 import type {AskMode, AskOptions, AskResult, HindsightEngine, LogOutcome} from "../engine/index.js";
-import {HindsightError, throwIfAborted} from "../engine/index.js";
+import {HindsightError, redactSecrets, throwIfAborted} from "../engine/index.js";
 import type {EvalTask} from "./datasets.js";
 import {itemKey, ProgressBar, type ItemRecord, type Journal} from "./Journal.js";
 import type {Suite} from "./suites.js";
@@ -93,9 +93,11 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
         logIdByRequest.set(log.task, log.id);
     // a journal whose phase 1 logs the store does not hold (store folder deleted, not copied, or another one)
     // would let phase 2 run against a memory it never built: refuse instead of reporting wrong numbers
+    // the store keeps a task's text as storeLog redacted it
+    const stored = (request: string) => redactSecrets(request).text;
     const storedIds = new Set(logIdByRequest.values());
     const lost = journal.all().filter((r) => r.phase === "log" && r.logId != null &&
-        (r.request != null ? !logIdByRequest.has(r.request) : !storedIds.has(r.logId)));
+        (r.request != null ? !logIdByRequest.has(stored(r.request)) : !storedIds.has(r.logId)));
     if (lost.length > 0)
         throw new HindsightError("INVALID_ARGUMENT", `This run's journal lists ${lost.length} logged task(s) that its log store does not hold ` +
             "(the store folder was removed or is not this run's). Continue the run where its store is, rebuild the store from the journal " +
@@ -138,10 +140,10 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
             throwIfAborted(o.signal);
             const result = await ask(task, "none");
             const score = await task.grade(result.answer, result.responses);
-            let logId = logIdByRequest.get(task.request);
+            let logId = logIdByRequest.get(stored(task.request));
             if (logId == null) {
                 logId = (await engine.storeLog({task: task.request, workspace: o.workspace, responses: result.responses}, o.signal)).id;
-                logIdByRequest.set(task.request, logId);
+                logIdByRequest.set(stored(task.request), logId);
             }
             const outcome: LogOutcome | undefined = suite.outcomesFromGrades ? (score.correct ? "tests-passed" : "tests-failed") : undefined;
             if (outcome != null)
@@ -151,10 +153,10 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
         }
 
         // a used log's task: by the store's task text (ids change when a store is rebuilt), else by the journal's id
-        const taskByRequest = new Map(suite.logTasks.map((t) => [t.request, t.id]));
+        const taskByRequest = new Map(suite.logTasks.map((t) => [stored(t.request), t.id]));
         const taskByLog = new Map(journal.all().filter((r) => r.phase === "log" && r.logId != null).map((r) => [r.logId!, r.taskId]));
         for (const [request, id] of logIdByRequest) {
-            const taskId = taskByRequest.get(request) ?? journal.all().find((r) => r.phase === "log" && r.request === request)?.taskId;
+            const taskId = taskByRequest.get(request) ?? journal.all().find((r) => r.phase === "log" && r.request != null && stored(r.request) === request)?.taskId;
             if (taskId != null)
                 taskByLog.set(id, taskId);
         }
