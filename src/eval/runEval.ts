@@ -202,7 +202,9 @@ export async function runScores(score: ScoreFn, suite: Suite, journal: Journal,
                 continue;
             throwIfAborted(o.signal);
             const t0 = performance.now();
-            const raw = await score(task.request, task.reference, {...askOptionsFor(suite, task, mode, o), maxRounds: 1});
+            // with an answer prefix the engine puts the prefix in the reply itself: score only what follows it
+            const continuation = task.answerPrefix != null && task.reference.startsWith(task.answerPrefix) ? task.reference.slice(task.answerPrefix.length) : task.reference;
+            const raw = await score(task.request, continuation, {...askOptionsFor(suite, task, mode, o), maxRounds: 1});
             const value = typeof raw === "number" ? raw : raw.meanLogprob ?? raw.meanLogProb ?? raw.logprob;
             if (value == null || !Number.isFinite(value))
                 throw new HindsightError("INTERNAL", `score() gave no mean log-probability for ${task.id} (${JSON.stringify(raw)}).`);
