@@ -20,6 +20,8 @@ const nodeEsm = {bundle: true, platform: "node", format: "esm", target: "node20"
     banner: {js: 'import {createRequire as __createRequire} from "node:module"; const require = __createRequire(import.meta.url);'}};
 
 await build({...nodeEsm, entryPoints: ["src/cli/main.ts"], outfile: "dist/cli.js"});
+// the eval's Python grader, found next to the bundle at run time (src/eval/pythonGrader.ts)
+await fs.copyFile("src/eval/grader.py", "dist/grader.py");
 
 /**
  * The extension bundle may reach the engine only through `import("./engineModule.js")` (which becomes

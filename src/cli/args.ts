@@ -27,7 +27,8 @@ export const commandOptions: Readonly<Record<string, OptionSpec>> = {
     "verify-kv": {...modelOptions},
     "bench": {...modelOptions, "log-tokens": text, "gen-tokens": text, repeat: text, ks: text},
     "eval": {...modelOptions, suite: text, modes: text, limit: text, "log-limit": text, seed: text, k: text, "max-rounds": text,
-        "max-tokens": text, data: text, "log-data": text, corpus: text, run: text, out: text, "report-only": flag}
+        "max-tokens": text, data: text, "log-data": text, corpus: text, run: text, out: text, "report-only": flag,
+        sets: text, "answer-style": text, phase: text, metric: text, "rebuild-store": flag}
 };
 
 /** Every option of every command, for the first pass that only finds the command's name. */

@@ -1,7 +1,6 @@
 import type {ToolHost, ToolName} from "../engine/index.js";
 import {candidateProgram, gradePython, latestWithCode} from "./pythonGrader.js";
 
-const next = "Write ANSWER: and the final function in one ```python block.";
 
 /**
  * The `run_tests` tool of the code protocol: it runs the code the model last wrote against the examples in the
@@ -11,7 +10,12 @@ const next = "Write ANSWER: and the final function in one ```python block.";
 export class CodeToolHost implements ToolHost {
     public readonly tools: readonly ToolName[] = ["run_tests"];
 
-    public constructor(private readonly prompt: string, private readonly entryPoint: string) {}
+    private readonly next: string;
+
+    /** `final`: what the answer is to hold, as the request words it ("the final body" when it asks for the body). */
+    public constructor(private readonly prompt: string, private readonly entryPoint: string, final = "the final function") {
+        this.next = `Write ANSWER: and ${final} in one \`\`\`python block.`;
+    }
 
     public async runTests(responses: readonly string[]): Promise<string> {
         const withCode = latestWithCode(responses);
@@ -27,8 +31,8 @@ export class CodeToolHost implements ToolHost {
         if (result.total === 0)
             return "The code runs. The task has no examples to check it against; check it against the description yourself.";
         return result.passed
-            ? `All ${result.total} examples passed. ${next}`
-            : `${result.total - result.ok} of ${result.total} examples failed:\n${result.detail}\nFix the code and test it again, or ${next}`;
+            ? `All ${result.total} examples passed. ${this.next}`
+            : `${result.total - result.ok} of ${result.total} examples failed:\n${result.detail}\nFix the code and test it again, or ${this.next}`;
     }
 
     public listFiles(): Promise<string> {

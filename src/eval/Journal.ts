@@ -1,13 +1,16 @@
 import fs from "node:fs";
 import path from "node:path";
-import type {AskMode} from "../engine/index.js";
+import type {AskMode, LogOutcome} from "../engine/index.js";
 
 /** One finished item: a phase 1 task (logged) or a phase 2 task in one mode. Appended once, never rewritten. */
 export interface ItemRecord {
     key: string;
-    phase: "log" | "eval";
+    /** `score`: the log-probability metric (no generation); `answer`, `correct` are then empty and false. */
+    phase: "log" | "eval" | "score";
     mode: AskMode;
     taskId: string;
+    /** Phase 2: the data set of the task (`EvoEval_concise`); absent in journals written before sets were kept. */
+    set?: string;
     answer: string;
     /** Phase 1 tasks this one was derived from (EvoEval parents); absent in journals written before it was kept. */
     parents?: string[];
@@ -19,6 +22,8 @@ export interface ItemRecord {
     rounds: number;
     tokensIn: number;
     tokensOut: number;
+    /** The graded response stopped at the token cap (`hitTokenCap`); absent in journals written before it was counted. */
+    truncated?: boolean;
     ttftMs: number | null;
     totalMs: number;
     /** Logs the answer reused (ids) and the tasks they came from, in retrieval order. */
@@ -26,8 +31,15 @@ export interface ItemRecord {
     usedTasks: string[];
     /** Whether a log of a task this one was derived from was among the reused ones; null when it has no parent. */
     parentRetrieved: boolean | null;
-    /** Phase 1: the log this task became. */
+    /** Phase 1: the log this task became (its id in the store that ran phase 1; a rebuilt store gives new ids). */
     logId?: string;
+    /** Phase 1: what the log is made of, for `rebuildStore`: the task text, the workspace and the outcome it got. */
+    request?: string;
+    workspace?: string;
+    outcome?: LogOutcome;
+    /** Score items: mean log-probability per token of the task's reference answer, and its token count. */
+    logprob?: number;
+    scoredTokens?: number;
     finishedAt: string;
 }
 
@@ -70,10 +82,6 @@ export class Journal {
 
     public has(key: string): boolean {
         return this.items.has(key);
-    }
-
-    public get(key: string): ItemRecord | undefined {
-        return this.items.get(key);
     }
 
     public all(): ItemRecord[] {

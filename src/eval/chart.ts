@@ -1,11 +1,10 @@
 import fs from "node:fs";
 import type {Interval} from "./metrics.js";
-import {Raster, type RGB} from "./png.js";
-import type {RunReport} from "./report.js";
+import {settingsLine, type RunReport} from "./report.js";
 
-const palette: RGB[] = [[120, 120, 120], [86, 180, 233], [0, 114, 178], [230, 159, 0], [204, 121, 167], [0, 158, 115], [213, 94, 0]];
-const ink: RGB = [30, 30, 30];
-const grid: RGB = [225, 225, 225];
+const palette = ["#787878", "#56b4e9", "#0072b2", "#e69f00", "#cc79a7", "#009e73", "#d55e00"];
+const ink = "#1e1e1e";
+const grid = "#e1e1e1";
 
 /** Rounds a maximum up to 1, 2 or 5 times a power of ten. */
 function niceMax(value: number): number {
@@ -22,70 +21,74 @@ interface Panel {
     max?: number;
 }
 
-/**
- * The run's chart: one panel per measure (accuracy with Wilson intervals, rounds, wall time per task with normal
- * intervals), one bar per mode in a fixed colour, a legend below; drawn into a PNG with the built-in font.
- */
-export function renderChart(report: RunReport): Buffer {
-    const modes = report.modes;
-    const panels: Panel[] = [
-        {title: report.meta.suite === "code" ? "pass@1 %" : "EM %", values: modes.map((m) => m.accuracy), scale: 100, max: 100},
-        {title: "rounds", values: modes.map((m) => m.rounds), scale: 1},
-        {title: "wall s / task", values: modes.map((m) => m.totalMs), scale: 0.001}
-    ];
-    const panelW = 300, panelH = 300, top = 100, left = 50, gap = 40;
-    const width = left + panels.length * (panelW + gap), height = top + panelH + 100;
-    const r = new Raster(width, height);
-    r.text(left, 14, `${report.meta.suite}: ${report.meta.model.name}`.slice(0, 70), ink, 2);
-    r.text(left, 38, `n = ${modes.map((m) => m.n).join("/")} per mode, 95% intervals`, [90, 90, 90], 2);
+export function escapeXml(text: string): string {
+    return text.replace(/[<>&"']/g, (c) => ({"<": "&lt;", ">": "&gt;", "&": "&amp;", "\"": "&quot;", "'": "&apos;"})[c]!);
+}
 
+const f = (x: number) => Number.isInteger(x) ? String(x) : x.toFixed(1);
+
+/**
+ * The run's chart as SVG (real text, so it renders in GitHub Markdown and can be searched): one pass@1 panel per
+ * data set (Wilson intervals), then wall time and prompt tokens per task over all sets (normal intervals), one bar
+ * per mode in a fixed colour, and a legend. The title states the model, KV type and budget.
+ */
+export function renderChart(report: RunReport): string {
+    const modes = report.modes;
+    const accuracy = report.meta.suite === "code" ? "pass@1 %" : "EM %";
+    const sets = report.sets.length > 0 ? report.sets : [{set: "all", modes}];
+    const panels: Panel[] = [
+        ...sets.map((s) => ({title: `${accuracy}: ${s.set.replace(/^EvoEval_/, "")} (n ${Math.max(0, ...s.modes.map((m) => m.n))})`,
+            values: s.modes.map((m) => m.accuracy), scale: 100, max: 100})),
+        {title: "wall s / task", values: modes.map((m) => m.totalMs), scale: 0.001},
+        {title: "prompt tokens / task", values: modes.map((m) => m.tokensIn), scale: 1}
+    ];
+    const panelW = 220, panelH = 180, left = 50, gap = 50, top = 80, rowH = panelH + 70;
+    const perRow = Math.min(panels.length, 4);
+    const rows = Math.ceil(panels.length / perRow);
+    const width = left + perRow * (panelW + gap);
+    const legendY = top + rows * rowH;
+    const height = legendY + 40;
+    const out: string[] = [
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+        `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+        `<text x="${left}" y="24" font-size="16" fill="${ink}">${escapeXml(`${report.meta.suite}: ${report.meta.model.name}`)}</text>`,
+        `<text x="${left}" y="44" fill="#5a5a5a">${escapeXml(settingsLine(report.meta).replace(/`/g, ""))}</text>`,
+        `<text x="${left}" y="62" fill="#5a5a5a">${escapeXml(`phase 1: ${report.phase1.n} logs; bars: mean, whiskers: 95 % interval`)}</text>`
+    ];
     panels.forEach((panel, p) => {
-        const x0 = left + p * (panelW + gap);
-        const y0 = top + panelH;
+        const x0 = left + (p % perRow) * (panelW + gap);
+        const y0 = top + Math.floor(p / perRow) * rowH + 30 + panelH;
         const highs = panel.values.map((v) => (Number.isNaN(v.high) ? 0 : v.high) * panel.scale);
         const max = panel.max ?? niceMax(Math.max(...highs, 0) * 1.05);
+        out.push(`<text x="${x0}" y="${y0 - panelH - 10}" fill="${ink}">${escapeXml(panel.title)}</text>`);
         for (let i = 0; i <= 4; i++) {
             const y = y0 - i * panelH / 4;
-            r.hLine(x0, x0 + panelW, Math.round(y), grid);
-            const label = formatTick(max * i / 4);
-            r.text(x0 - 6 - label.length * 12, Math.round(y) - 5, label, ink, 2);
+            out.push(`<line x1="${x0}" y1="${f(y)}" x2="${x0 + panelW}" y2="${f(y)}" stroke="${grid}"/>`,
+                `<text x="${x0 - 6}" y="${f(y + 4)}" text-anchor="end" fill="${ink}">${f(max * i / 4)}</text>`);
         }
-        r.vLine(x0, top, y0, ink);
-        r.hLine(x0, x0 + panelW, y0, ink);
-        r.text(x0 + 4, top - 26, panel.title, ink, 2);
-        const slot = panelW / panel.values.length;
+        out.push(`<line x1="${x0}" y1="${y0 - panelH}" x2="${x0}" y2="${y0}" stroke="${ink}"/>`,
+            `<line x1="${x0}" y1="${y0}" x2="${x0 + panelW}" y2="${y0}" stroke="${ink}"/>`);
+        const slot = panelW / Math.max(1, panel.values.length);
         panel.values.forEach((v, i) => {
             if (Number.isNaN(v.value))
                 return;
             const px = (value: number) => y0 - Math.max(0, Math.min(max, value * panel.scale)) * panelH / max;
-            const bx = x0 + i * slot + slot * 0.15;
-            const bw = slot * 0.7;
-            const by = px(v.value);
-            r.fillRect(bx, by, bw, y0 - by, palette[i % palette.length]!);
-            const cx = Math.round(bx + bw / 2);
-            const lo = Math.round(px(v.low)), hi = Math.round(px(v.high));
-            r.vLine(cx, hi, lo, ink, 2);
-            r.hLine(cx - 6, cx + 6, hi, ink, 2);
-            r.hLine(cx - 6, cx + 6, lo, ink, 2);
+            const bx = x0 + i * slot + slot * 0.15, bw = slot * 0.7, by = px(v.value);
+            out.push(`<rect x="${f(bx)}" y="${f(by)}" width="${f(bw)}" height="${f(y0 - by)}" fill="${palette[i % palette.length]}"><title>${escapeXml(`${modes[i]?.mode ?? ""}: ${(v.value * panel.scale).toFixed(1)}`)}</title></rect>`);
+            if (!Number.isNaN(v.low) && !Number.isNaN(v.high)) {
+                const cx = bx + bw / 2, lo = px(v.low), hi = px(v.high);
+                out.push(`<path d="M${f(cx)} ${f(hi)}V${f(lo)}M${f(cx - 5)} ${f(hi)}H${f(cx + 5)}M${f(cx - 5)} ${f(lo)}H${f(cx + 5)}" stroke="${ink}" stroke-width="1.5" fill="none"/>`);
+            }
         });
     });
-
-    let lx = left, ly = top + panelH + 30;
+    let lx = left;
     modes.forEach((m, i) => {
-        const w = 22 + Raster.textWidth(m.mode, 2) + 24;
-        if (lx + w > width - 10) {
-            lx = left;
-            ly += 28;
-        }
-        r.fillRect(lx, ly, 16, 16, palette[i % palette.length]!);
-        r.text(lx + 22, ly + 1, m.mode, ink, 2);
-        lx += w;
+        out.push(`<rect x="${lx}" y="${legendY}" width="12" height="12" fill="${palette[i % palette.length]}"/>`,
+            `<text x="${lx + 18}" y="${legendY + 11}" fill="${ink}">${escapeXml(m.mode)}</text>`);
+        lx += 30 + m.mode.length * 8;
     });
-    return r.toPng();
-}
-
-function formatTick(value: number): string {
-    return Number.isInteger(value) ? String(value) : value < 10 ? value.toFixed(1) : value.toFixed(0);
+    out.push("</svg>");
+    return out.join("\n") + "\n";
 }
 
 export function writeChart(file: string, report: RunReport): void {

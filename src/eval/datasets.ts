@@ -23,8 +23,14 @@ export interface EvalTask {
     query: string;
     /** Tools of this task (code: run_tests over its examples); otherwise the suite's. */
     tools?: ToolHost;
-    /** Ids of phase 1 tasks this one was evolved from (EvoEval `parent`, `p1`, `p2`). */
+    /** Ids of phase 1 tasks this one was evolved from (EvoEval `parent`, `p1`, `p2`; same-id variants: its own id). */
     parents: string[];
+    /** The data set a phase 2 task belongs to (its file's name, e.g. `EvoEval_concise`); reports are per set. */
+    set?: string;
+    /** Code: the reference answer in the form the request asks for (the log-probability metric scores it). */
+    reference?: string;
+    /** Code: the text an answer starts with when the engine is given it as an assistant-reply prefix. */
+    answerPrefix?: string;
     /** `responses`: all the model wrote; code falls back to the last code block there when the answer has none. */
     grade(answer: string, responses?: readonly string[]): Promise<Score>;
 }
@@ -61,30 +67,58 @@ function field(row: Row, name: string, file: string): string {
 }
 
 /**
+ * How a code task asks for its answer. `body` (the default): the prompt gives the signature and docstring and asks
+ * for the body only, so the answer does not spend its budget repeating the docstring. `whole`: the whole function
+ * (the protocol before December 2026). `prefix`: the whole function, with the first reply started for the model by
+ * `answerPrefix` (a code fence and the task's prompt, EvalPlus style), for an engine whose ask takes that option.
+ */
+export type AnswerStyle = "body" | "whole" | "prefix";
+export const answerStyles: readonly AnswerStyle[] = ["body", "whole", "prefix"];
+
+/** The request text of a code task (see `AnswerStyle`); `withTests`: the run_tests protocol of several rounds. */
+export function codeRequest(prompt: string, withTests: boolean, style: AnswerStyle): string {
+    const what = style === "body"
+        ? "only the body of the function (the indented lines that follow its docstring; do not repeat the signature or the docstring) in one ```python code block"
+        : "the whole function (its imports and signature, then the body; do not repeat the docstring) in one ```python code block";
+    const final = style === "body" ? "the final body" : "the final function";
+    return (withTests
+        ? `Complete the following Python function. Write ${what}, then write ACTION: run_tests on its own line to check it ` +
+          `against the examples. When the examples pass, or you have fixed the code, write ANSWER: and ${final} in one \`\`\`python code block.`
+        : `Complete the following Python function. After ANSWER:, write ${what}.`) +
+        "\n\n```python\n" + prompt.trimEnd() + "\n```";
+}
+
+/** The canonical solution without the blank lines some data sets put before it. */
+function canonicalBody(canonical: string): string {
+    return canonical.replace(/^(?:[ \t]*\n)+/, "").trimEnd();
+}
+
+/**
  * Code tasks: HumanEval rows (`test` with `check`) or EvoEval rows (`inputs`, expected from `canonical_solution`).
  * `withTests`: the agent gets a run_tests tool over the docstring's examples (several rounds); otherwise it answers
- * at once.
+ * at once. `style`: how the answer is asked for (`AnswerStyle`).
  */
-export function codeTasks(file: string, withTests = false): EvalTask[] {
+export function codeTasks(file: string, withTests = false, style: AnswerStyle = "body"): EvalTask[] {
     return readRows(file).map((row) => {
         const id = field(row, "task_id", file);
         const prompt = field(row, "prompt", file);
         const entryPoint = field(row, "entry_point", file);
         const canonical = field(row, "canonical_solution", file);
         const parents = ["parent", "p1", "p2"].map((k) => row[k]).filter((v): v is string => typeof v === "string");
-        const whole = "the whole function (its imports and signature, then the body; do not repeat the docstring) in one ```python code block";
-        const request = (withTests
-            ? `Complete the following Python function. Write ${whole}, then write ACTION: run_tests on its own line to check it ` +
-              "against the examples. When the examples pass, or you have fixed the code, write ANSWER: and the final function in one ```python code block."
-            : `Complete the following Python function. After ANSWER:, write ${whole}.`) +
-            "\n\n```python\n" + prompt.trimEnd() + "\n```";
+        const request = codeRequest(prompt, withTests, style);
+        const fence = "```python\n";
+        const answerPrefix = (withTests ? "" : "ANSWER:\n") + fence + prompt.trimEnd() + "\n";
+        const reference = style === "body"
+            ? `ANSWER:\n${fence}${canonicalBody(canonical)}\n\`\`\``
+            : style === "whole" ? `ANSWER:\n${fence}${prompt.trimEnd()}\n${canonicalBody(canonical)}\n\`\`\``
+            : `${answerPrefix}${canonicalBody(canonical)}\n\`\`\``;
         const test = typeof row.test === "string" ? row.test : null;
         const inputs = Array.isArray(row.inputs) ? row.inputs.filter((x): x is string => typeof x === "string") : null;
         if (test == null && inputs == null)
             throw new HindsightError("INVALID_ARGUMENT", `Task ${id} in ${path.basename(file)} has neither "test" nor "inputs".`);
         return {
-            id, request, parents, query: prompt.trim(),
-            ...(withTests ? {tools: new CodeToolHost(prompt, entryPoint)} : {}),
+            id, request, parents, query: prompt.trim(), reference, ...(style === "prefix" ? {answerPrefix} : {}),
+            ...(withTests ? {tools: new CodeToolHost(prompt, entryPoint, style === "body" ? "the final body" : "the final function")} : {}),
             async grade(answer: string, responses: readonly string[] = []): Promise<Score> {
                 const source = latestWithCode([answer]) ?? latestWithCode(responses) ?? answer;
                 const code = candidateProgram(source, prompt, entryPoint);

@@ -70,17 +70,25 @@ export function wilson(successes: number, n: number, z = 1.96): Interval {
     return {value: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half), n};
 }
 
-/** Mean with a normal-approximation 95% interval (t would be wider for tiny n; we report n next to it). */
-export function meanInterval(values: readonly number[], z = 1.96): Interval {
+/**
+ * Mean of `values` ± `factor(n)` standard errors. One value gives a point (`single: "point"`) or no interval
+ * (`"open"`: a t interval needs two).
+ */
+function intervalOfMean(values: readonly number[], factor: (n: number) => number, single: "point" | "open"): Interval {
     const n = values.length;
     if (n === 0)
         return {value: NaN, low: NaN, high: NaN, n};
     const mean = values.reduce((a, b) => a + b, 0) / n;
     if (n === 1)
-        return {value: mean, low: mean, high: mean, n};
-    const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
-    const half = z * Math.sqrt(variance / n);
+        return single === "point" ? {value: mean, low: mean, high: mean, n} : {value: mean, low: NaN, high: NaN, n};
+    const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+    const half = factor(n) * sd / Math.sqrt(n);
     return {value: mean, low: mean - half, high: mean + half, n};
+}
+
+/** Mean with a normal-approximation 95% interval (t would be wider for tiny n; we report n next to it). */
+export function meanInterval(values: readonly number[], z = 1.96): Interval {
+    return intervalOfMean(values, () => z, "point");
 }
 
 /**
@@ -146,4 +154,33 @@ export function parsePythonStringList(text: string): string[] {
         i++;
     }
     throw new Error("unterminated list literal");
+}
+
+/** Two-sided 95 % quantiles of Student's t for 1..30 degrees of freedom. */
+const t975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+    2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042];
+
+/**
+ * The 97.5 % quantile of Student's t with `df` degrees of freedom: the table up to 30, then the Cornish-Fisher
+ * expansion around the normal quantile (error under 1e-4 from 30 on).
+ */
+export function tQuantile975(df: number): number {
+    if (df < 1)
+        return NaN;
+    if (df <= 30)
+        return t975[Math.round(df) - 1]!;
+    const z = 1.959964;
+    return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2) +
+        (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / (384 * df ** 3);
+}
+
+/**
+ * Mean of paired differences `a[i] - b[i]` with the paired t 95 % interval (mean ± t(n-1) · sd / √n). Used for
+ * the log-probability metric, whose per-task differences are continuous and roughly symmetric; with n >= 30 the
+ * interval is close to a bootstrap's.
+ */
+export function pairedMeanDifference(a: readonly number[], b: readonly number[]): Interval {
+    if (a.length !== b.length)
+        throw new Error("paired samples of different lengths");
+    return intervalOfMean(a.map((x, i) => x - b[i]!), (n) => tQuantile975(n - 1), "open");
 }

@@ -1,4 +1,7 @@
 import {spawn} from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import {findUp} from "./findUp.js";
 import {HindsightError} from "../engine/errors.js";
 
 /** A candidate program and how to check it. */
@@ -31,123 +34,27 @@ export interface GraderOptions {
 }
 
 /**
- * The Python side. It reads the request as JSON on stdin, blocks sockets and subprocesses, caps memory, runs every
- * check with an alarm, and prints one JSON line. Expected outputs are computed by the reference solution in its own
- * namespace, on a deep copy of the arguments (candidates may mutate them).
+ * The Python side, `grader.py`: next to the bundle (dist/grader.py, copied by scripts/build.mjs) or, from compiled
+ * sources (out/), in src/eval of the package root. It reads the request as JSON on stdin and prints one JSON line;
+ * what its sandbox does and does not do is in its docstring.
  */
-const graderSource = String.raw`
-import sys, json, copy, math, signal, resource, socket, builtins
-req = json.loads(sys.stdin.read())
-try:
-    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
-except Exception:
-    pass
-def _blocked(*a, **k):
-    raise OSError("network and processes are disabled in the grader")
-socket.socket = _blocked
-socket.create_connection = _blocked
-import os, subprocess
-os.system = _blocked
-subprocess.Popen = _blocked
-class Timeout(Exception):
-    pass
-def _alarm(*a):
-    raise Timeout()
-signal.signal(signal.SIGALRM, _alarm)
-limit = float(req["callTimeoutS"])
-def timed(fn, *args):
-    signal.setitimer(signal.ITIMER_REAL, limit)
-    try:
-        return fn(*args)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-def same(a, b):
-    if isinstance(a, float) or isinstance(b, float):
-        try:
-            return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9) or (a != a and b != b)
-        except TypeError:
-            return False
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return type(a) == type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    return type(a) == type(b) and a == b
-def out(passed, total, ok, detail):
-    print(json.dumps({"passed": passed, "total": total, "ok": ok, "detail": detail[:int(req.get("detailChars", 300))]}))
-    sys.stdout.flush()
-    os._exit(0)
-def load(code, name):
-    ns = {"__name__": "__candidate__"}
-    timed(exec, compile(code, name, "exec"), ns)
-    return ns
-try:
-    cand = load(req["code"], "<candidate>")
-    fn = cand.get(req["entryPoint"])
-    if not callable(fn):
-        out(False, 1, 0, "error: no function " + req["entryPoint"])
-except Timeout:
-    out(False, 1, 0, "timeout")
-except BaseException as e:
-    out(False, 1, 0, "error: " + type(e).__name__ + ": " + str(e))
-if req["kind"] == "tests":
-    try:
-        timed(exec, compile(req["test"], "<test>", "exec"), cand)
-        timed(cand["check"], fn)
-        out(True, 1, 1, "")
-    except Timeout:
-        out(False, 1, 0, "timeout")
-    except BaseException as e:
-        out(False, 1, 0, "error: " + type(e).__name__ + ": " + str(e))
-if req["kind"] == "examples":
-    import doctest
-    import ast
-    docs = []
-    try:
-        for node in ast.walk(ast.parse(req["prompt"])):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == req["entryPoint"]:
-                docs.append(ast.get_docstring(node) or "")
-    except SyntaxError:
-        pass
-    examples = doctest.DocTestParser().get_examples(docs[0] if docs else req["prompt"])
-    if not examples:
-        out(True, 0, 0, "")
-    report = []
-    runner = doctest.DocTestRunner(verbose=False, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    # a repeating alarm: every example that runs too long raises Timeout, which doctest reports as its failure
-    signal.setitimer(signal.ITIMER_REAL, limit, limit)
-    try:
-        failed, tried = runner.run(doctest.DocTest(examples, cand, "examples", None, 0, None), out=report.append, clear_globs=False)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-    lines = [l for l in "".join(report).splitlines() if l.strip() and not l.startswith("*****") and not l.startswith("File ")]
-    out(failed == 0, tried, tried - failed, "\n".join(lines))
-ref = load(req["reference"], "<reference>")[req["entryPoint"]]
-total = ok = 0
-for text in req["inputs"]:
-    try:
-        args = eval("(" + text + ",)", {}) if text.strip() else ()
-        expected = timed(ref, *copy.deepcopy(args))
-    except BaseException:
-        continue
-    total += 1
-    try:
-        got = timed(fn, *copy.deepcopy(args))
-    except Timeout:
-        out(False, total, ok, "timeout on input " + text[:80])
-    except BaseException as e:
-        out(False, total, ok, "error on input " + text[:80] + ": " + type(e).__name__ + ": " + str(e))
-    if not same(got, expected):
-        out(False, total, ok, "wrong answer on input " + text[:80])
-    ok += 1
-out(total > 0, total, ok, "" if total > 0 else "error: no usable inputs")
-`;
+export function graderScript(): string {
+    const found = findUp(import.meta.url, (dir) => {
+        const beside = path.join(dir, "grader.py");
+        const inSources = path.join(dir, "src", "eval", "grader.py");
+        return fs.existsSync(beside) ? beside : fs.existsSync(path.join(dir, "package.json")) && fs.existsSync(inSources) ? inSources : null;
+    });
+    if (found == null)
+        throw new HindsightError("INTERNAL", "grader.py was not found next to the CLI or in src/eval; rebuild with `npm run build`.");
+    return found;
+}
 
 /** Runs a candidate against its checks in a Python subprocess with time limits and no network. */
 export async function gradePython(request: GradeRequest, options: Partial<GraderOptions> = {}): Promise<GradeResult> {
     const python = options.python ?? process.env.HINDSIGHT_PYTHON ?? "python3";
     const callTimeoutS = options.callTimeoutS ?? 3;
     const totalTimeoutS = options.totalTimeoutS ?? 30;
-    const child = spawn(python, ["-I", "-S", "-c", graderSource], {stdio: ["pipe", "pipe", "pipe"], env: {PATH: process.env.PATH ?? ""}});
+    const child = spawn(python, ["-I", "-S", graderScript()], {stdio: ["pipe", "pipe", "pipe"], env: {PATH: process.env.PATH ?? ""}});
     let stdout = "", stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => { stdout += d; });
     child.stderr.setEncoding("utf8").on("data", (d: string) => { stderr = (stderr + d).slice(-2000); });
@@ -191,6 +98,11 @@ export function candidateProgram(answer: string, taskPrompt: string, entryPoint:
     const code = (withDef ?? blocks[0] ?? answer).split("\n").filter((l) => !/^\s*(?:#\s*)?ACTION:/.test(l)).join("\n");
     if (new RegExp(`def\\s+${entryPoint}\\s*\\(`).test(code))
         return `${taskPrompt}\n\n${code}`;
-    const body = code.split("\n").map((l) => (l.trim() === "" || /^\s/.test(l) ? l : "    " + l)).join("\n");
-    return `${taskPrompt}\n${body}`;
+    // a body: re-indented as a block (its common indentation removed, then four spaces), so that nested lines keep
+    // their depth whether the model wrote the body flush left or indented
+    const lines = code.trimEnd().split("\n");
+    const indents = lines.filter((l) => l.trim() !== "").map((l) => /^[ \t]*/.exec(l)![0].length);
+    const common = indents.length === 0 ? 0 : Math.min(...indents);
+    const body = lines.map((l) => (l.trim() === "" ? "" : "    " + l.slice(common))).join("\n");
+    return `${taskPrompt.trimEnd()}\n${body}\n`;
 }

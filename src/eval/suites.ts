@@ -1,10 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
-import {fileURLToPath} from "node:url";
+import {findUp} from "./findUp.js";
 import type {ToolHost} from "../engine/index.js";
 import {HindsightError} from "../engine/errors.js";
 import {CorpusToolHost, type Paragraph} from "./CorpusToolHost.js";
-import {codeTasks, mmluProTasks, readRows, seededOrder, supportingTitles, twoWikiTasks, type EvalTask} from "./datasets.js";
+import {codeTasks, mmluProTasks, readRows, seededOrder, supportingTitles, twoWikiTasks, type AnswerStyle, type EvalTask} from "./datasets.js";
 
 export type SuiteName = "code" | "mmlupro" | "2wiki";
 export const suiteNames: readonly SuiteName[] = ["code", "mmlupro", "2wiki"];
@@ -34,20 +34,38 @@ export interface SuiteOptions {
     seed: number;
     maxRounds?: number;
     maxTokensPerRound?: number;
+    /** Code: how the answer is asked for. Defaults to `body`. */
+    answerStyle?: AnswerStyle;
+}
+
+/** The EvoEval sets shipped in eval/data/evoeval, by the short names `--sets` takes. */
+export const evoEvalSets = ["difficult", "creative", "tool_use", "verbose", "concise"] as const;
+
+/** The shipped files of EvoEval sets named by their short names (`concise`) or file stems (`EvoEval_concise`). */
+export function evoEvalFiles(names: readonly string[]): string[] {
+    const d = shippedDataDir();
+    return names.map((name) => {
+        const short = name.replace(/^EvoEval_/, "");
+        if (!(evoEvalSets as readonly string[]).includes(short))
+            throw new HindsightError("INVALID_ARGUMENT", `Unknown EvoEval set "${name}"; use ${evoEvalSets.join(", ")}.`);
+        return path.join(d, "evoeval", `EvoEval_${short}.jsonl.gz`);
+    });
+}
+
+/** The set a data file holds: its name without the extension (`EvoEval_concise`). */
+export function setName(file: string): string {
+    return path.basename(file).replace(/\.(jsonl|json)(\.gz)?$/, "");
 }
 
 /** The shipped data: eval/data in the package root, the first folder above this module that has one. */
 export function shippedDataDir(): string {
-    let dir = path.dirname(fileURLToPath(import.meta.url));
-    for (;;) {
+    const found = findUp(import.meta.url, (dir) => {
         const candidate = path.join(dir, "eval", "data");
-        if (fs.existsSync(path.join(dir, "package.json")) && fs.existsSync(candidate))
-            return candidate;
-        const up = path.dirname(dir);
-        if (up === dir)
-            throw new HindsightError("INVALID_ARGUMENT", "The shipped evaluation data (eval/data) was not found; pass --data and --log-data.");
-        dir = up;
-    }
+        return fs.existsSync(path.join(dir, "package.json")) && fs.existsSync(candidate) ? candidate : null;
+    });
+    if (found == null)
+        throw new HindsightError("INVALID_ARGUMENT", "The shipped evaluation data (eval/data) was not found; pass --data and --log-data.");
+    return found;
 }
 
 export function loadSuite(name: SuiteName, o: SuiteOptions): Suite {
@@ -59,13 +77,14 @@ export function loadSuite(name: SuiteName, o: SuiteOptions): Suite {
         // several rounds: the agent may run its code against the docstring's examples (run_tests) and fix it
         const maxRounds = o.maxRounds ?? 3;
         const withTests = maxRounds > 1;
-        const tests = take(seededOrder(uniqueIds(data.map((f) => codeTasks(f, withTests)), data), o.seed), o.limit);
-        const pool = logData.flatMap((f) => codeTasks(f, withTests));
+        const style = o.answerStyle ?? "body";
+        const pool = logData.flatMap((f) => codeTasks(f, withTests, style));
+        const tests = take(seededOrder(testTasksOf(data, (f) => codeTasks(f, withTests, style), new Set(pool.map((t) => t.id))), o.seed), o.limit);
         const parents = new Set(tests.flatMap((t) => t.parents));
         const logTasks = [...pool.filter((t) => parents.has(t.id)), ...(o.logLimit == null ? [] : pool.filter((t) => !parents.has(t.id)))];
         return {
             name, testTasks: tests, logTasks: take(logTasks, o.logLimit),
-            maxRounds, maxTokensPerRound: o.maxTokensPerRound ?? 384, tools: null,
+            maxRounds, maxTokensPerRound: o.maxTokensPerRound ?? defaultCodeTokens, tools: null,
             outcomesFromGrades: true, files: {data, logData}
         };
     }
@@ -98,16 +117,21 @@ export function loadSuite(name: SuiteName, o: SuiteOptions): Suite {
     throw new HindsightError("INVALID_ARGUMENT", `Unknown suite "${String(name)}"; use ${suiteNames.join(", ")}.`);
 }
 
+/** Tokens per round of the code suite (see src/eval/README.md, "Answers that fit"). */
+export const defaultCodeTokens = 768;
+
 /**
- * Tasks of several files with their ids kept unique: an id already used by an earlier file (EvoEval's variants all
- * number their tasks EvoEval/0..) is prefixed with its file's name, e.g. `EvoEval_creative:EvoEval/36`.
+ * Phase 2 tasks of several files. Each task's id is its file's set name and its own id (`EvoEval_creative:EvoEval/36`,
+ * `EvoEval_concise:HumanEval/13`), so ids never collide across sets whichever sets a command names, and `set` says
+ * which set it belongs to. A row without a parent field whose own id is a phase 1 task's (EvoEval verbose and concise
+ * keep HumanEval's `task_id`) is a same-id variant: its parent is that task.
  */
-export function uniqueIds(perFile: readonly EvalTask[][], files: readonly string[]): EvalTask[] {
-    const seen = new Set<string>();
-    return perFile.flatMap((tasks, i) => {
-        const stem = path.basename(files[i]!).replace(/\.(jsonl|json)(\.gz)?$/, "");
-        const renamed = tasks.map((t) => seen.has(t.id) ? {...t, id: `${stem}:${t.id}`} : t);
-        renamed.forEach((t) => seen.add(t.id));
-        return renamed;
+export function testTasksOf(files: readonly string[], read: (file: string) => EvalTask[], logIds: ReadonlySet<string>): EvalTask[] {
+    return files.flatMap((file) => {
+        const set = setName(file);
+        return read(file).map((t) => ({
+            ...t, id: `${set}:${t.id}`, set,
+            parents: t.parents.length === 0 && logIds.has(t.id) ? [t.id] : t.parents
+        }));
     });
 }

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import {candidateProgram, gradePython} from "../../src/eval/pythonGrader.js";
+import {candidateProgram, gradePython, graderScript} from "../../src/eval/pythonGrader.js";
+import {spawnSync} from "node:child_process";
+import fs from "node:fs";
+import {fileURLToPath} from "node:url";
 import {choiceLetter, exactMatch, f1Score, meanInterval, parsePythonStringList, wilson} from "../../src/eval/metrics.js";
 import {codeTasks, mmluProTasks} from "../../src/eval/datasets.js";
 import {shippedDataDir} from "../../src/eval/suites.js";
@@ -65,7 +68,33 @@ describe("eval grading (Python subprocess)", function () {
 
     it("a body-only answer is appended to the prompt", function () {
         const program = candidateProgram("```python\nreturn sum(xs)\n```", "def add_up(xs):\n    \"\"\"Sum.\"\"\"\n", "add_up");
-        assert.equal(program, "def add_up(xs):\n    \"\"\"Sum.\"\"\"\n\n    return sum(xs)\n");
+        assert.equal(program, "def add_up(xs):\n    \"\"\"Sum.\"\"\"\n    return sum(xs)\n");
+        // nested lines keep their depth, flush left or indented
+        const nested = "def f(xs):\n    \"\"\"Doc.\"\"\"\n    for x in xs:\n        if x:\n            return x\n    return None\n";
+        for (const body of ["for x in xs:\n    if x:\n        return x\nreturn None", "    for x in xs:\n        if x:\n            return x\n    return None"])
+            assert.equal(candidateProgram("```python\n" + body + "\n```", "def f(xs):\n    \"\"\"Doc.\"\"\"\n", "f"), nested);
+    });
+});
+
+describe("eval grader.py (Python)", function () {
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+
+    it("compiles with warnings as errors and passes its Python unit tests", function () {
+        this.timeout(120_000);
+        const python = process.env.HINDSIGHT_PYTHON ?? "python3";
+        const compiled = spawnSync(python, ["-W", "error", "-c", "import sys, py_compile; [py_compile.compile(f, doraise=True) for f in sys.argv[1:]]",
+            "src/eval/grader.py", "test/eval/test_grader.py"], {cwd: root, encoding: "utf8"});
+        assert.equal(compiled.status, 0, compiled.stderr);
+        const tests = spawnSync(python, ["-m", "unittest", "discover", "-s", "test/eval", "-p", "test_*.py"], {cwd: root, encoding: "utf8"});
+        assert.equal(tests.status, 0, tests.stderr);
+        assert.match(tests.stderr, /Ran [1-9]\d* tests[\s\S]*OK/);
+    });
+
+    it("is found from compiled sources (src/eval) and ships next to the CLI bundle (dist/grader.py)", function () {
+        assert.equal(graderScript(), path.join(root, "src", "eval", "grader.py"));
+        const bundled = path.join(root, "dist", "grader.py");
+        assert.ok(fs.existsSync(bundled), "npm run build copies it next to dist/cli.js");
+        assert.equal(fs.readFileSync(bundled, "utf8"), fs.readFileSync(graderScript(), "utf8"));
     });
 });
 
@@ -170,11 +199,57 @@ describe("eval suites", function () {
         assert.deepEqual(new Set(suite.logTasks.map((t) => t.id)), parents);
     });
 
-    it("code: task ids stay unique across files that number their tasks alike", async function () {
+    it("code: task ids name their set, so they stay unique across files that number their tasks alike", async function () {
         const {loadSuite} = await import("../../src/eval/suites.js");
-        const ids = loadSuite("code", {seed: 0}).testTasks.map((t) => t.id);
+        const tasks = loadSuite("code", {seed: 0}).testTasks;
+        const ids = tasks.map((t) => t.id);
         assert.equal(ids.length, 200);
         assert.equal(new Set(ids).size, 200);
-        assert.ok(ids.includes("EvoEval/36") && ids.includes("EvoEval_creative:EvoEval/36"));
+        assert.ok(ids.includes("EvoEval_difficult:EvoEval/36") && ids.includes("EvoEval_creative:EvoEval/36"));
+        assert.deepEqual([...new Set(tasks.map((t) => t.set))], ["EvoEval_difficult", "EvoEval_creative"]);
+    });
+
+    it("code: every EvoEval set ships; same-id variants (verbose, concise) get the HumanEval task of their id as parent", async function () {
+        const {loadSuite, evoEvalFiles, evoEvalSets} = await import("../../src/eval/suites.js");
+        const files = evoEvalFiles(evoEvalSets);
+        const suite = loadSuite("code", {seed: 0, data: files});
+        const bySet = new Map<string, number>();
+        for (const t of suite.testTasks)
+            bySet.set(t.set!, (bySet.get(t.set!) ?? 0) + 1);
+        assert.deepEqual([...bySet], [["EvoEval_difficult", 100], ["EvoEval_creative", 100], ["EvoEval_tool_use", 100], ["EvoEval_verbose", 164], ["EvoEval_concise", 164]]);
+        const concise = suite.testTasks.find((t) => t.id === "EvoEval_concise:HumanEval/13")!;
+        assert.deepEqual(concise.parents, ["HumanEval/13"]);
+        assert.ok(suite.testTasks.every((t) => t.parents.length > 0), "every task has a parent");
+        // phase 1 holds every parent once: the 164 HumanEval tasks
+        assert.equal(suite.logTasks.length, 164);
+        assert.equal(new Set(suite.logTasks.map((t) => t.id)).size, 164);
+        const only = loadSuite("code", {seed: 1, limit: 3, data: evoEvalFiles(["verbose"])});
+        assert.deepEqual(only.logTasks.map((t) => t.id).sort(), only.testTasks.map((t) => t.id.replace("EvoEval_verbose:", "")).sort());
+        assert.throws(() => evoEvalFiles(["hard"]), /Unknown EvoEval set/);
+        // the shipped sets' canonical solutions pass their own grading (concise: HumanEval's check)
+        for (const t of [concise, suite.testTasks.find((x) => x.set === "EvoEval_tool_use")!])
+            assert.equal((await t.grade(t.reference!)).correct, true, t.id);
+    });
+});
+
+describe("eval answers that fit", function () {
+    it("body style: the request gives the signature and asks for the body; a flush-left or indented body both grade", async function () {
+        const d = shippedDataDir();
+        const [task] = codeTasks(path.join(d, "humaneval/HumanEval.jsonl.gz"));
+        assert.match(task!.request, /only the body of the function/);
+        assert.match(task!.request, /def has_close_elements\(numbers: List\[float\], threshold: float\) -> bool:/);
+        const flush = "ANSWER:\n```python\nfor i, a in enumerate(numbers):\n    for b in numbers[i + 1:]:\n        if abs(a - b) < threshold:\n            return True\nreturn False\n```";
+        const indented = flush.replace(/\n(?!```)(?=.)/g, "\n    ").replace("\n    ```python", "\n```python");
+        assert.equal((await task!.grade(flush)).correct, true);
+        assert.equal((await task!.grade(indented)).correct, true, indented);
+        assert.equal((await task!.grade(task!.reference!)).correct, true);
+        // the run_tests observation asks for what the request asked for
+        const [withTests] = codeTasks(path.join(d, "humaneval/HumanEval.jsonl.gz"), true);
+        assert.match(withTests!.request, /write ANSWER: and the final body/);
+        assert.match(await withTests!.tools!.runTests!(["```python\n" + task!.reference!.split("```python\n")[1]!.replace(/```$/, "") + "```"]), /passed\. Write ANSWER: and the final body/);
+        const [prefixed] = codeTasks(path.join(d, "humaneval/HumanEval.jsonl.gz"), false, "prefix");
+        assert.ok(prefixed!.answerPrefix!.startsWith("ANSWER:\n```python\nfrom typing import List"));
+        assert.ok(prefixed!.reference!.startsWith(prefixed!.answerPrefix!));
+        assert.equal((await prefixed!.grade(prefixed!.reference!)).correct, true);
     });
 });

@@ -2,14 +2,13 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import zlib from "node:zlib";
 import {spawnSync} from "node:child_process";
 import {fileURLToPath} from "node:url";
 import {Journal, itemKey, type ItemRecord} from "../../src/eval/Journal.js";
-import {renderChart} from "../../src/eval/chart.js";
-import {crc32} from "../../src/eval/png.js";
-import {summarize, toMarkdown, type RunMeta} from "../../src/eval/report.js";
-import {mcnemarExactP, pairedDifference, wilson} from "../../src/eval/metrics.js";
+import {JSDOM} from "jsdom";
+import {escapeXml, renderChart} from "../../src/eval/chart.js";
+import {setOf, summarize, toMarkdown, type RunMeta} from "../../src/eval/report.js";
+import {mcnemarExactP, pairedDifference, pairedMeanDifference, tQuantile975, wilson} from "../../src/eval/metrics.js";
 import type {AskMode} from "../../src/engine/index.js";
 
 function item(mode: AskMode, taskId: string, correct: boolean, phase: ItemRecord["phase"] = "eval"): ItemRecord {
@@ -55,7 +54,7 @@ describe("eval paired statistics", function () {
             item("none", "T3", true), item("kv", "T3", true), item("text-all", "T1", true)];
         const report = summarize({...meta, modes: ["none", "text-all", "kv"]}, items, null);
         assert.equal(report.completeTasks, 1);
-        assert.deepEqual(report.kvVersus.map((v) => [v.mode, v.n, v.wins, v.losses]), [["none", 3, 2, 0], ["text-all", 1, 0, 0]]);
+        assert.deepEqual(report.kvVersus.map((v) => [v.against, v.n, v.wins, v.losses]), [["none", 3, 2, 0], ["text-all", 1, 0, 0]]);
     });
 
     it("parent recall over retrievable parents leaves out tasks whose parent failed its tests", function () {
@@ -66,6 +65,59 @@ describe("eval paired statistics", function () {
         const kv = summarize({...meta, modes: ["kv"]}, items, null).modes[0]!;
         assert.equal(kv.recall!.value, 1 / 3);
         assert.deepEqual([kv.recallRetrievable!.value, kv.recallRetrievable!.n], [0.5, 2]);
+    });
+});
+
+describe("eval report per set", function () {
+    const r = (mode: AskMode, set: string, task: string, correct: boolean, extra: Partial<ItemRecord> = {}): ItemRecord =>
+        ({...item(mode, `${set}:${task}`, correct), set, parents: [task], ...extra});
+
+    it("each set apart: conditional on a passing parent, wins and losses against none apart, truncation counts", function () {
+        const items = [
+            item("none", "H1", true, "log"), item("none", "H2", false, "log"),
+            // concise: kv wins on H1 (parent passed), loses on H2 (parent failed)
+            r("none", "C", "H1", false, {truncated: true}), r("kv", "C", "H1", true, {truncated: false}),
+            r("none", "C", "H2", true, {truncated: false}), r("kv", "C", "H2", false, {truncated: true}),
+            // difficult: nothing changes
+            r("none", "D", "H1", false), r("kv", "D", "H1", false)
+        ];
+        const report = summarize(meta, items, null);
+        assert.deepEqual(report.sets.map((s) => [s.set, s.tasks, s.completeTasks]), [["C", 2, 2], ["D", 1, 1]]);
+        const c = report.sets[0]!;
+        const v = c.versusNone.find((x) => x.mode === "kv")!;
+        assert.deepEqual([v.n, v.wins, v.losses, v.delta], [2, 1, 1, 0]);
+        assert.deepEqual([v.conditional.n, v.conditional.wins, v.conditional.losses], [1, 1, 0]);
+        const kv = c.modes.find((x) => x.mode === "kv")!;
+        assert.deepEqual([kv.conditional.value, kv.conditional.n, kv.truncated.value, kv.truncated.n], [1, 1, 0.5, 2]);
+        // a set without recorded truncation says "-"
+        const md = toMarkdown(report);
+        assert.match(md, /## C\n/);
+        assert.match(md, /\| kv \| 2 \| 50\.0 \[[0-9.]+, [0-9.]+\] \| 100\.0 \[[0-9.]+, 100\.0\] \(1\) \| 1\/2 \|/);
+        assert.match(md, /## D\n[\s\S]*\| kv \| 1 \| 0\.0 \[0\.0, 79\.3\] \| 0\.0 \[0\.0, 79\.3\] \(1\) \| - \|/);
+        assert.match(md, /- `kv` vs `none` \(n 2\): \+1 \/ -1, \+0\.0 points \[-?[0-9.]+, \+[0-9.]+\], p = 1\.00; cond\. \(n 1\): \+1 \/ -0/);
+        // journals from before sets were kept: the set comes from the task id's prefix
+        assert.equal(setOf({...item("kv", "EvoEval_creative:EvoEval/3", true)}), "EvoEval_creative");
+        assert.equal(setOf(item("kv", "EvoEval/3", true)), "all");
+    });
+
+    it("log-probability metric: paired differences with the paired t interval", function () {
+        const lp = (mode: AskMode, task: string, logprob: number): ItemRecord => ({...r(mode, "C", task, false), key: itemKey("score", mode, `C:${task}`), phase: "score", logprob});
+        const items = [lp("none", "A", -1.0), lp("kv", "A", -0.5), lp("none", "B", -2.0), lp("kv", "B", -1.0), lp("none", "C2", -1.5), lp("kv", "C2", -1.2)];
+        const set = summarize(meta, items, null).sets[0]!;
+        const d = set.scoreVersus[0]!;
+        assert.deepEqual([d.mode, d.against, d.higher, d.lower], ["kv", "none", 3, 0]);
+        // differences 0.5, 1.0, 0.3: mean 0.6, sd 0.3606, t(2) = 4.303
+        assert.ok(Math.abs(d.difference.value - 0.6) < 1e-12);
+        const half = 4.303 * Math.sqrt(((0.1) ** 2 + 0.4 ** 2 + 0.3 ** 2) / 2) / Math.sqrt(3);
+        assert.ok(Math.abs(d.difference.high - 0.6 - half) < 1e-9);
+        assert.match(toMarkdown(summarize(meta, items, null)), /- `kv` - `none` \(n 3\): 0\.600 \[-?[0-9.]+, [0-9.]+\], higher on 3, lower on 0/);
+        assert.equal(summarize(meta, items, null).modes[0]!.n, 0, "score items are not answers");
+    });
+
+    it("t quantiles: table and expansion", function () {
+        assert.equal(tQuantile975(1), 12.706);
+        assert.ok(Math.abs(tQuantile975(40) - 2.0211) < 2e-4 && Math.abs(tQuantile975(120) - 1.9799) < 2e-4);
+        assert.ok(Number.isNaN(pairedMeanDifference([1], [0]).low));
     });
 });
 
@@ -84,25 +136,30 @@ describe("eval journal and report", function () {
         fs.rmSync(dir, {recursive: true});
     });
 
-    it("summary pairs kv against the other modes and renders a table and a PNG", function () {
+    it("summary pairs kv against the other modes and renders a table and an SVG chart", function () {
         const items = [item("none", "P1", true, "log"), item("none", "T1", false), item("kv", "T1", true), item("none", "T2", true), item("kv", "T2", true)];
         const report = summarize(meta, items, null);
         assert.equal(report.completeTasks, 2);
-        assert.deepEqual(report.kvVersus.map(({mode, n, wins, losses, delta, p}) => ({mode, n, wins, losses, delta, p})), [{mode: "none", n: 2, wins: 1, losses: 0, delta: 0.5, p: 1}]);
+        assert.deepEqual(report.kvVersus.map(({against, n, wins, losses, delta, p}) => ({against, n, wins, losses, delta, p})), [{against: "none", n: 2, wins: 1, losses: 0, delta: 0.5, p: 1}]);
         assert.ok(report.kvVersus[0]!.interval.low < 0.5 && report.kvVersus[0]!.interval.high > 0.5);
         assert.equal(report.modes[1]!.accuracy.value, 1);
         assert.equal(report.modes[1]!.recall!.value, 1);
         const md = toMarkdown(report);
-        assert.match(md, /\| kv \| 2 \| 100\.0 \[34\.2, 100\.0\] \|/);
+        assert.match(md, /\| kv \| 2 \| 100\.0 \[34\.2, 100\.0\] \| - \(0\) \|/);
         assert.match(md, /Phase 1 \(logged, mode none\): 1\/1 tasks, 100\.0 \[20\.7, 100\.0\] % correct; 1\.00 ± 0\.00 rounds per log, 0\.0 \[0\.0, 79\.3\] % of logs/);
-        assert.match(md, /- vs `none` \(n 2\): \+1 \/ -0, \+50\.0 points \[-?[0-9.]+, \+[0-9.]+\], p = 1\.00/);
-        const png = renderChart(report);
-        assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-        const width = png.readUInt32BE(16), height = png.readUInt32BE(20);
-        const idatLength = png.readUInt32BE(33);
-        const raw = zlib.inflateSync(png.subarray(41, 41 + idatLength));
-        assert.equal(raw.length, (width * 3 + 1) * height);
-        assert.equal(crc32(Buffer.from("IEND")), 0xae426082);
+        assert.match(md, /- Budget: top-3 logs per query, at most 1 round\(s\) of 64 tokens/);
+        assert.match(md, /- `kv` vs `none` \(n 2\): \+1 \/ -0, \+50\.0 points \[-?[0-9.]+, \+[0-9.]+\], p = 1\.00; cond\. \(n 0\)/);
+        const svg = renderChart(report);
+        const doc = new JSDOM(svg, {contentType: "image/svg+xml"}).window.document;
+        assert.equal(doc.documentElement.tagName, "svg");
+        assert.equal(doc.querySelector("parsererror"), null, "well-formed XML");
+        const texts = [...doc.querySelectorAll("text")].map((t) => t.textContent);
+        assert.ok(texts.includes("code: Test"), "real text, the title");
+        assert.ok(texts.some((t) => /KV f16, top-3, 1 round\(s\) x 64 tokens/.test(t ?? "")), "the settings");
+        assert.ok(texts.includes("none") && texts.includes("kv"), "the legend");
+        assert.ok(texts.some((t) => t?.startsWith("pass@1 %: all")));
+        assert.equal(doc.querySelectorAll("rect[fill]").length, 1 + 3 * 2 + 2, "background, 2 bars in 3 panels, 2 legend swatches");
+        assert.equal(escapeXml("<a & \"b\">"), "&lt;a &amp; &quot;b&quot;&gt;");
     });
 
     it("--report-only rebuilds the reports without a model, over the modes asked for", function () {
