@@ -4,7 +4,5 @@
  * in an ES module context, and never during activation. Only this file and `import type` may name src/engine.
  */
 export * from "../engine/index.js";
-export {readCacheRecord} from "../engine/models/modelCache.js";
-export {toUserError} from "../engine/errors.js";
 export {loadStackedLogs} from "../engine/kv/KvLogCodec.js";
 export type {StoredKv} from "../engine/kv/KvLogCodec.js";

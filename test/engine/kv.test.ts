@@ -4,7 +4,7 @@ import {KvLogError} from "../../src/engine/errors.js";
 import {decodeKvBlob} from "../../src/engine/kv/KvBlob.js";
 import {encodeLogKv, expectedLayoutFor, loadStackedLogs, stackViaLlamaShift, type StoredKv} from "../../src/engine/kv/KvLogCodec.js";
 import {keepCellsFrom, stateTempFile} from "../../src/engine/kv/llamaInternals.js";
-import {argmax, builtinVerifyLogs, maxAbsDiff, promptLogits, tokenizeLog, verifyKv, vocabSizeOf, type TokenizedLog} from "../../src/engine/kv/verifyKv.js";
+import {argmax, builtinVerifyLogs, maxAbsDiff, promptLogits, tokenizeLog, verifyKv, vocabSizeOf, type TokenizedLog} from "../../src/engine/diagnostics/verifyKv.js";
 import {ModelRuntime} from "../../src/engine/runtime/ModelRuntime.js";
 import type {KvCacheType} from "../../src/engine/kv/ggml.js";
 import {makeTinyModel, type TinyArch} from "../support/tinyGguf.js";

@@ -1,6 +1,6 @@
 import path from "node:path";
 import {DirectoryToolHost} from "../../engine/agent/ToolHost.js";
-import {askModes, type AskMode} from "../../engine/HindsightEngine.js";
+import {askModes, type AskMode} from "../../engine/index.js";
 import {HindsightError} from "../../engine/errors.js";
 import {optFlag, optInt, optString, type ParsedArgs} from "../args.js";
 import type {CliContext, CommandResult} from "../CliContext.js";

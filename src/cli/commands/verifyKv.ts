@@ -1,6 +1,6 @@
 import {HindsightError, ModelError} from "../../engine/errors.js";
 import {isKvCacheType, type KvCacheType} from "../../engine/kv/ggml.js";
-import {verifyKv, type VerifyKvResult} from "../../engine/kv/verifyKv.js";
+import {verifyKv, type VerifyKvResult} from "../../engine/index.js";
 import {ModelRuntime} from "../../engine/runtime/ModelRuntime.js";
 import {optInt, optString, type ParsedArgs} from "../args.js";
 import type {CliContext, CommandResult} from "../CliContext.js";

@@ -1,3 +1,5 @@
+import type {KvCacheType} from "../options.js";
+
 /** The few ggml tensor types a KV cache can hold, and half-precision conversion. */
 export const GgmlType = {
     F32: 0,
@@ -6,7 +8,7 @@ export const GgmlType = {
     Q8_0: 8
 } as const;
 
-export type KvCacheType = "f32" | "f16" | "q8_0" | "q4_0";
+export type {KvCacheType};
 
 export const kvCacheTypeToGgml: Record<KvCacheType, number> = {
     f32: GgmlType.F32,
