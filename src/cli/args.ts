@@ -1,4 +1,4 @@
-import {HindsightError} from "../engine/errors.js";
+import {HindsightError} from "../engine/index.js";
 
 /** Parsed command line: positional words and `--name value` / `--flag` options. */
 export interface ParsedArgs {

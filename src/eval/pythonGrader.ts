@@ -1,5 +1,5 @@
 import {spawn} from "node:child_process";
-import {HindsightError} from "../engine/errors.js";
+import {HindsightError} from "../engine/index.js";
 
 /** A candidate program and how to check it. */
 export type GradeRequest =

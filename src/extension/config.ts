@@ -1,6 +1,7 @@
 import path from "node:path";
 import * as vscode from "vscode";
-import type {GpuSetting, HostSettings, KvCacheSetting, MemoryScope} from "./settings.js";
+import {defaults, gpuChoices, kvCacheTypes, memoryScopes} from "../engine/options.js";
+import type {HostSettings} from "./settings.js";
 
 /** Only when VS Code gives no value: package.json declares the engine's DEFAULT_EXCLUDE_GLOBS as the default (a unit test keeps them equal). */
 const fallbackExcludes: string[] = [];
@@ -20,21 +21,21 @@ export function readSettings(context: vscode.ExtensionContext): HostSettings {
     return {
         modelPath: (c.get<string>("modelPath") ?? "").trim(),
         embeddingModelPath: (c.get<string>("embeddingModelPath") ?? "").trim(),
-        gpu: oneOf<GpuSetting>(c.get("gpu"), ["auto", "cuda", "vulkan", "cpu"], "auto"),
-        kvCacheType: oneOf<KvCacheSetting>(c.get("kvCacheType"), ["f16", "f32", "q8_0", "q4_0"], "f16"),
-        logsPerRequest: positive(c.get("logsPerRequest"), 3, 0),
-        memoryScope: oneOf<MemoryScope>(c.get("memoryScope"), ["workspace", "global"], "workspace"),
+        gpu: oneOf(c.get("gpu"), gpuChoices, defaults.gpu),
+        kvCacheType: oneOf(c.get("kvCacheType"), kvCacheTypes, defaults.kvType),
+        logsPerRequest: positive(c.get("logsPerRequest"), defaults.k, 0),
+        memoryScope: oneOf(c.get("memoryScope"), memoryScopes, defaults.memoryScope),
         storageFolder: storage !== "" ? path.resolve(storage.replace(/^~(?=\/|$)/, process.env.HOME ?? "~"))
             : vscode.Uri.joinPath(context.globalStorageUri, "store").fsPath,
         excludeGlobs: (c.get<unknown[]>("excludeGlobs") ?? fallbackExcludes).filter((g): g is string => typeof g === "string"),
-        maxRounds: positive(c.get("maxRounds"), 4),
-        maxTokens: positive(c.get("maxTokens"), 384),
-        threads: positive(c.get("threads"), 0, 0),
+        maxRounds: positive(c.get("maxRounds"), defaults.maxRounds),
+        maxTokens: positive(c.get("maxTokens"), defaults.maxTokensPerRound),
+        threads: positive(c.get("threads"), defaults.threads, 0),
         inline: {
-            enabled: c.get<boolean>("inline.enabled") ?? true,
-            delayMs: positive(c.get("inline.delayMs"), 300, 0),
-            useMemory: c.get<boolean>("inline.useMemory") ?? false,
-            maxTokens: positive(c.get("inline.maxTokens"), 48)
+            enabled: c.get<boolean>("inline.enabled") ?? defaults.inline.enabled,
+            delayMs: positive(c.get("inline.delayMs"), defaults.inline.delayMs, 0),
+            useMemory: c.get<boolean>("inline.useMemory") ?? defaults.inline.useMemory,
+            maxTokens: positive(c.get("inline.maxTokens"), defaults.inline.maxTokens)
         }
     };
 }

@@ -1,7 +1,9 @@
 /** The `hindsight.*` settings as the host uses them (read from VS Code in config.ts; plain data here). */
-export type GpuSetting = "auto" | "cuda" | "vulkan" | "cpu";
-export type KvCacheSetting = "f16" | "f32" | "q8_0" | "q4_0";
-export type MemoryScope = "workspace" | "global";
+import type {GpuChoice, KvCacheType, MemoryScope} from "../engine/options.js";
+
+export type GpuSetting = GpuChoice;
+export type KvCacheSetting = KvCacheType;
+export type {MemoryScope};
 
 export interface HostSettings {
     /** Path of a GGUF file; empty = HINDSIGHT_MODEL, else the cached default model. */

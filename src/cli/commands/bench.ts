@@ -1,4 +1,4 @@
-import {HindsightError} from "../../engine/errors.js";
+import {HindsightError} from "../../engine/index.js";
 import {benchKv, type BenchKvResult} from "../../engine/index.js";
 import {optInt, optString, type ParsedArgs} from "../args.js";
 import type {CliContext, CommandResult} from "../CliContext.js";
