@@ -136,7 +136,8 @@ export class Generator {
     /**
      * The log probability of each `continuation` token after `prefixCells` fixed cells + `prompt`, from one
      * forward pass (no sampling): for each position the target token's logit, the largest logit and the sum of
-     * exp(logit - max) give log softmax. The sequence then holds prompt and continuation.
+     * exp(logit - max) give log softmax (the largest comes from `includeTop: 1`: node-llama-cpp 3.22.1 ignores
+     * `includeMax`). The sequence then holds prompt and continuation.
      */
     public async score(prefixCells: number, prompt: readonly Token[], continuation: readonly Token[], signal?: AbortSignal): Promise<ScoreTokensResult> {
         if (continuation.length === 0)
@@ -148,7 +149,7 @@ export class Generator {
         const tokens = [...prompt.slice(reused), ...continuation];
         const first = prompt.length - reused - 1;
         const input = tokens.map((token, i) => i >= first && i < tokens.length - 1
-            ? [token, {generateNext: {logits: {filter: {tokens: [tokens[i + 1]!], includeMax: true}}, totalLogitWeight: true}}] as const
+            ? [token, {generateNext: {logits: {filter: {tokens: [tokens[i + 1]!], includeTop: 1}}, totalLogitWeight: true}}] as const
             : token);
         const output = await this.sequence.controlledEvaluate(input as never);
         const logProbs: number[] = [];
