@@ -6,7 +6,7 @@ import type {CliContext} from "./CliContext.js";
 
 /** `--gpu`, else `HINDSIGHT_GPU`, else the default (`auto`), checked against the backends the engine knows. */
 export function gpuOption(args: ParsedArgs): GpuChoice {
-    const gpu = optString(args, "gpu") ?? process.env.HINDSIGHT_GPU ?? defaults.gpu;
+    const gpu = optString(args, "gpu") ?? (process.env.HINDSIGHT_GPU?.trim() || defaults.gpu);
     if (!isOneOf(gpuChoices, gpu))
         throw new HindsightError("INVALID_ARGUMENT", `--gpu must be one of ${gpuChoices.join(", ")} (got "${gpu}").`);
     return gpu;

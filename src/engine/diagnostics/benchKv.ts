@@ -6,6 +6,7 @@ import {loadStackedLogs, type StoredKv} from "../kv/KvLogCodec.js";
 import {encodeTokens, logTextOf, logTokens, type TokenizedLog} from "../kv/logKv.js";
 import {kvDataSize} from "../kv/seqState.js";
 import type {ModelRuntime} from "../runtime/ModelRuntime.js";
+import {mulberry32} from "./prng.js";
 import {renderPrompt} from "./verifyKv.js";
 
 /**
@@ -85,20 +86,9 @@ const words = {
         "assert.equal(parse(\"a,b\"), [\"a\", \"b\"]);", "SELECT id, name FROM users WHERE active = 1;"]
 };
 
-function prng(seed: number): () => number {
-    let s = seed >>> 0;
-    return () => {
-        s = (s + 0x6d2b79f5) >>> 0;
-        let t = s;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
-
 /** Coding-flavoured text of about `nTokens` tokens (the text of exactly `nTokens` tokens, tokenized again with the log). */
 function syntheticText(runtime: ModelRuntime, nTokens: number, seed: number): string {
-    const random = prng(seed);
+    const random = mulberry32(seed);
     const pick = (list: readonly string[]) => list[Math.floor(random() * list.length)]!;
     let text = "";
     let tokens: Token[] = [];

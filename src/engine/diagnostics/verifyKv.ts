@@ -2,7 +2,7 @@ import fs from "node:fs/promises";
 import type {LlamaContextSequence, Token} from "node-llama-cpp";
 import {HindsightError, throwIfAborted} from "../errors.js";
 import {decodeKvBlob} from "../kv/KvBlob.js";
-import {expectedLayoutFor, loadStackedLogs, stackViaLlamaShift, type StoredKv} from "../kv/KvLogCodec.js";
+import {expectedLayoutFor, loadSequenceState, loadStackedLogs, stackViaLlamaShift, type StoredKv} from "../kv/KvLogCodec.js";
 import {keepCellsFrom, stateTempFile} from "../kv/llamaInternals.js";
 import {encodeTokens, logTextOf, logTokens, type TokenizedLog} from "../kv/logKv.js";
 import type {ModelRuntime} from "../runtime/ModelRuntime.js";
@@ -169,16 +169,6 @@ function roundUp(n: number, step: number): number {
     return Math.ceil(n / step) * step;
 }
 
-async function loadStateBuffer(sequence: LlamaContextSequence, state: Uint8Array): Promise<void> {
-    const file = await stateTempFile();
-    try {
-        await fs.writeFile(file, state);
-        await sequence.loadStateFromFile(file, {acceptRisk: true});
-    } finally {
-        await fs.rm(file, {force: true});
-    }
-}
-
 export async function verifyKv(runtime: ModelRuntime, options: VerifyKvOptions = {}): Promise<VerifyKvResult> {
     const {signal} = options;
     const logSpecs = options.logs ?? builtinVerifyLogs;
@@ -257,7 +247,7 @@ export async function verifyKv(runtime: ModelRuntime, options: VerifyKvOptions =
         const layout = expectedLayoutFor(runtime);
         const cells = encoded.map((l) => decodeKvBlob(l.blob, layout));
         const refState = await stackViaLlamaShift(runtime, cells, encoded.map((l) => l.tokens), st.offsets, seq);
-        await loadStateBuffer(seq, refState);
+        await loadSequenceState(seq, refState);
         const refStack = await promptLogits(seq, prompt, vocab);
         const stackDiff = maxAbsDiff(refStack, gotStack);
         argmaxEqual &&= argmax(refStack) === argmax(gotStack);
