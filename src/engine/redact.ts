@@ -1,169 +1,21 @@
 /**
  * Keeping secrets out of logs. A log is stored for good and replayed into later prompts, so files
- * that usually hold secrets are never read into a task (`isExcludedPath`), and text that is stored
- * has obvious secrets replaced by `[REDACTED]` (`redactSecrets`).
+ * that usually hold secrets are never read into a task (`isExcludedPath`, in excludeGlobs.ts), and text
+ * that is stored has obvious secrets replaced by `[REDACTED]` (`redactSecrets`, rules in secretRules.ts).
  *
- * Both are deliberately simple and err towards leaving code readable: `redactSecrets` replaces
- * values that look like credentials, not every assignment to a variable called `token`.
+ * Both err towards leaving code readable: `redactSecrets` replaces values that look like credentials,
+ * not every assignment to a variable called `token`.
  */
+import {SECRET_RULES} from "./secretRules.js";
 
-export const REDACTED = "[REDACTED]";
-
-/**
- * Files that are not read into a task. A glob without a slash matches any path segment (so `.ssh`
- * also excludes everything under it); a glob with a slash matches from the workspace root. Matching
- * ignores case, because the file systems of two of the three desktop platforms do.
- */
-export const DEFAULT_EXCLUDE_GLOBS: readonly string[] = [
-    ".env*",
-    "*.pem",
-    "*.key",
-    "*.p12",
-    "*.pfx",
-    "*.jks",
-    "*.keystore",
-    "*.kdbx",
-    "*.tfstate",
-    "*.tfstate.*",
-    "*.tfvars",
-    "id_rsa*",
-    "id_dsa*",
-    "id_ecdsa*",
-    "id_ed25519*",
-    "*credentials*",
-    "secrets.*",
-    "*.secret",
-    "*.secrets",
-    ".npmrc",
-    ".pypirc",
-    ".netrc",
-    "_netrc",
-    ".htpasswd",
-    ".pgpass",
-    ".ssh",
-    ".gnupg",
-    ".aws",
-    "**/.docker/config.json",
-    "**/.kube/config"
-];
-
-/** Whether `relPath` (relative to the workspace, `/` or `\` separated) matches one of `globs`. */
-export function isExcludedPath(relPath: string, globs: readonly string[] = DEFAULT_EXCLUDE_GLOBS): boolean {
-    const path = relPath.replaceAll("\\", "/").replace(/^(?:\.\/)+/, "").replace(/\/+$/, "");
-    const segments = path.split("/").filter((segment) => segment !== "" && segment !== ".");
-    if (segments.length === 0)
-        return false;
-
-    const prefixes = segments.map((_, i) => segments.slice(0, i + 1).join("/"));
-    for (const raw of globs) {
-        const glob = raw.trim().replace(/\/+$/, "");
-        if (glob === "" || glob.startsWith("#"))
-            continue;
-
-        const regex = compileGlob(glob.replace(/^\/+/, ""));
-        // A glob with a slash is anchored at the root; one without matches any single segment.
-        const candidates = glob.includes("/") ? prefixes : segments;
-        if (candidates.some((candidate) => regex.test(candidate)))
-            return true;
-    }
-    return false;
-}
-
-const globCache = new Map<string, RegExp>();
-
-/**
- * `*` any characters but `/`, `?` one character but `/`, `**` any characters including `/`
- * (`a/**\/b` also matches `a/b`), `[abc]`, `[a-z]` and `[!abc]` character classes. Everything else is literal.
- */
-export function compileGlob(glob: string): RegExp {
-    const cached = globCache.get(glob);
-    if (cached != null)
-        return cached;
-
-    let source = "";
-    for (let i = 0; i < glob.length; i++) {
-        const char = glob[i]!;
-        if (char === "*") {
-            if (glob[i + 1] === "*") {
-                const slashAfter = glob[i + 2] === "/";
-                source += slashAfter ? "(?:.*/)?" : ".*";
-                i += slashAfter ? 2 : 1;
-            } else
-                source += "[^/]*";
-        } else if (char === "?")
-            source += "[^/]";
-        else if (char === "[") {
-            const end = glob.indexOf("]", i + 2);
-            if (end < 0) {
-                source += "\\[";
-                continue;
-            }
-            let body = glob.slice(i + 1, end);
-            const negated = body.startsWith("!") || body.startsWith("^");
-            if (negated)
-                body = body.slice(1);
-            source += (negated ? "[^/" : "[") + body.replace(/[\\\]^]/g, "\\$&") + "]";
-            i = end;
-        } else
-            source += char.replace(/[.+^${}()|\\\]]/g, "\\$&");
-    }
-    const regex = new RegExp(`^${source}$`, "i");
-    globCache.set(glob, regex);
-    return regex;
-}
-
-interface Rule {
-    pattern: RegExp;
-    /** Returns the replacement, or undefined to keep the match as it is. */
-    replace(match: string, ...groups: string[]): string | undefined;
-}
-
-const whole = (): string => REDACTED;
-
-const SECRET_KEY = String.raw`[A-Za-z0-9_.-]*?(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)`;
-
-const RULES: readonly Rule[] = [
-    // Private key blocks, also one cut off before its END line.
-    {pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g, replace: whole},
-    // AWS access key ids.
-    {pattern: /\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b/g, replace: whole},
-    // GitHub tokens.
-    {pattern: /\bgh[pousr]_[A-Za-z0-9]{36,255}\b/g, replace: whole},
-    {pattern: /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g, replace: whole},
-    // OpenAI / Anthropic style keys, Stripe keys.
-    {pattern: /\bsk-(?:[A-Za-z0-9]+-)*[A-Za-z0-9_-]{20,}/g, replace: whole},
-    {pattern: /\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}\b/g, replace: whole},
-    // Slack tokens and webhooks.
-    {pattern: /\bxox[abposre]-[A-Za-z0-9-]{10,}/g, replace: whole},
-    {pattern: /https:\/\/hooks\.slack\.com\/services\/[A-Za-z0-9/_-]+/g, replace: whole},
-    // Google API keys, npm and Hugging Face tokens.
-    {pattern: /\bAIza[0-9A-Za-z_-]{35}\b/g, replace: whole},
-    {pattern: /\bnpm_[A-Za-z0-9]{36}\b/g, replace: whole},
-    {pattern: /\bhf_[A-Za-z0-9]{30,}\b/g, replace: whole},
-    // JSON Web Tokens.
-    {pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, replace: whole},
-    // Passwords in URLs: scheme://user:password@host.
-    {pattern: /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/]+):([^\s@/]+)@/gi, replace: (_, prefix, password) =>
-        password === REDACTED ? undefined : `${prefix}:${REDACTED}@`},
-    // Authorization headers: Bearer/Basic/token with a long, high-entropy credential.
-    {pattern: /\b(Bearer|Basic|Token)(\s+)([A-Za-z0-9._~+/-]{16,}=*)/g, replace: (match, scheme, space, credential) =>
-        looksRandom(credential) ? `${scheme}${space}${REDACTED}` : undefined},
-    // `password=...`, `api_key: ...`, `"token": "..."`: the value is replaced, the key kept.
-    // The bare value is matched atomically (lookahead + backreference) so that `getT0ken()` is not cut back to `getT0ke`.
-    {pattern: new RegExp(String.raw`(["']?\b${SECRET_KEY}\b["']?[ \t]*(?::|=|:=)[ \t]*)(?:"([^"\n]*)"|'([^'\n]*)'|\x60([^\x60\n]*)\x60|(?=([^\s"'\x60,;&(){}\[\]<>]+))\5(?![(\[]))`, "gi"),
-        replace: (match, head, double, single, backtick, bare) => {
-            const quoted = double ?? single ?? backtick;
-            if (quoted != null)
-                return isPlaceholder(quoted) ? undefined : head + match.slice(head.length, head.length + 1) + REDACTED + match.slice(-1);
-
-            return bare == null || !looksLikeLiteralSecret(bare, head) ? undefined : head + REDACTED;
-        }}
-];
+export {REDACTED} from "./secretRules.js";
+export {DEFAULT_EXCLUDE_GLOBS, ExcludeGlobs, excludeGlobProblems, isExcludedPath} from "./excludeGlobs.js";
+export type {GlobProblem} from "./excludeGlobs.js";
 
 /** Replaces obvious secrets in `text` with `[REDACTED]` and says how many were replaced. */
 export function redactSecrets(text: string): {text: string, count: number} {
     let count = 0;
-    for (const rule of RULES)
+    for (const rule of SECRET_RULES)
         text = text.replace(rule.pattern, (match: string, ...rest: unknown[]) => {
             // `rest` ends with the offset and the whole string; the groups come before them.
             const groups = rest.slice(0, -2) as string[];
@@ -175,46 +27,4 @@ export function redactSecrets(text: string): {text: string, count: number} {
             return replacement;
         });
     return {text, count};
-}
-
-/** Values that are not secrets even when assigned to a key named like one. */
-function isPlaceholder(value: string): boolean {
-    const v = value.trim();
-    return v.length < 4 ||
-        v.includes(REDACTED) ||
-        /^(?:\$\{[^}]*\}|\{\{[^}]*\}\}|\$[A-Z_][A-Z0-9_]*|%[A-Z_]+%|<[^>]*>|\*+|x+|\.{3}|changeme|password|secret|token|your[_-].*|example.*)$/i.test(v);
-}
-
-/**
- * An unquoted value counts as a literal secret unless it reads as code: a number, a keyword, or a
- * plain identifier chain (`accessToken`, `process.env.TOKEN`, `string`). A value with a digit or a
- * symbol (`hunter2`, `abc-123`) is a literal, and so is any value of an environment-style line
- * (`DB_PASSWORD=hunter`).
- */
-function looksLikeLiteralSecret(value: string, head: string): boolean {
-    if (isPlaceholder(value))
-        return false;
-    if (/^[A-Z0-9_]+=$/.test(head))
-        return true;
-    if (/^-?\d+(?:\.\d+)?$/.test(value))
-        return false;
-    if (/^(?:true|false|null|nil|none|undefined|string|number|boolean|required|optional)$/i.test(value))
-        return false;
-    if (/^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$/.test(value) && !/\d/.test(value))
-        return false;
-    return true;
-}
-
-/** At least 3 bits of entropy per character and a mix of character kinds: a credential, not a word. */
-function looksRandom(value: string): boolean {
-    const counts = new Map<string, number>();
-    for (const char of value)
-        counts.set(char, (counts.get(char) ?? 0) + 1);
-    let entropy = 0;
-    for (const count of counts.values()) {
-        const p = count / value.length;
-        entropy -= p * Math.log2(p);
-    }
-    const kinds = [/[a-z]/, /[A-Z]/, /[0-9]/].filter((re) => re.test(value)).length;
-    return entropy >= 3 && kinds >= 2;
 }

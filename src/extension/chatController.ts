@@ -36,6 +36,8 @@ export class ChatController implements vscode.Disposable {
     private history: ChatEntry[];
     private readonly running = new Map<string, AbortController>();
     private post: ((message: ToWebviewMessage) => void) | undefined;
+    /** Bad `hindsight.excludeGlobs` entries already reported (each once per session). */
+    private readonly reportedGlobs = new Set<string>();
     public attachSelection = false;
     /** The log of the last finished answer (forgetLast / markGood / markBad act on it). */
     public lastLogId: string | null = null;
@@ -84,6 +86,7 @@ export class ChatController implements vscode.Disposable {
             const trusted = vscode.workspace.isTrusted;
             const engine = await requireEngineModule();
             const settings = this.settings();
+            this.reportBadGlobs(engine.excludeGlobProblems(settings.excludeGlobs));
             const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === "file");
             const editorContext = req.editorContext ?? (req.attachSelection ? editorContextOf(this.editor(), settings, engine.isExcludedPath) : undefined);
             const result = await this.host.ask(text, {
@@ -169,6 +172,18 @@ export class ChatController implements vscode.Disposable {
         this.abort();
         this.post = undefined;
         this.output.appendLine("Chat disposed.");
+    }
+
+    /** A glob that cannot be used is left out of matching (the others still apply); say so once, clearly. */
+    private reportBadGlobs(problems: readonly {glob: string, reason: string}[]): void {
+        for (const {glob, reason} of problems) {
+            if (this.reportedGlobs.has(glob))
+                continue;
+            this.reportedGlobs.add(glob);
+            const text = `hindsight.excludeGlobs: "${glob}" is ignored because ${reason}. Fix it in Settings; the other globs still apply.`;
+            this.output.appendLine(text);
+            void vscode.window.showWarningMessage(text);
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 import * as vscode from "vscode";
 import {toWebview} from "../shared/protocol.js";
-import {object, optional, str} from "../shared/validate.js";
+import {bool, object, optional, str} from "../shared/validate.js";
 import type {ChatController} from "./chatController.js";
 import type {ChatViewProvider} from "./chatView.js";
 import type {CommandDeps} from "./commands.js";
@@ -66,6 +66,24 @@ export class MemoryService {
 
 const logIdArg = object({logId: optional(str)});
 const fileArg = object({file: optional(str)});
+const importArg = object({file: optional(str), trustKv: optional(bool)});
+
+const keepKvChoice = "Keep KV (I Trust This File)";
+const reencodeChoice = "Re-encode from Text";
+
+/**
+ * Whether to keep the KV caches of a file being imported: a modal question, with re-encoding (the safe choice)
+ * first. Undefined when the user cancels.
+ */
+async function askTrustKv(file: string): Promise<boolean | undefined> {
+    const choice = await vscode.window.showWarningMessage(`Import the KV caches in ${file} as they are?`, {
+        modal: true,
+        detail: "A KV cache is model state that the model reads as if it were text: one from a file you did not write yourself can carry " +
+            "instructions that the session's text does not show. Re-encoding makes each cache again from the session's own text when " +
+            "it is first reused (a moment per session)."
+    }, reencodeChoice, keepKvChoice);
+    return choice == null ? undefined : choice === keepKvChoice;
+}
 type TreeArg = {log: MemoryItem};
 
 function logIdOf(arg: unknown): string | undefined {
@@ -119,17 +137,23 @@ export function memoryCommands(deps: CommandDeps): vscode.Disposable[] {
         return {count, file};
     }));
 
-    out.push(registerCommand(deps, "hindsight.importMemory", fileArg, async (arg) => {
+    // A caller that names the file (tests, other extensions) gets the KV dropped unless it passes trustKv; a user is asked.
+    out.push(registerCommand(deps, "hindsight.importMemory", importArg, async (arg) => {
         const file = arg?.file ?? (await vscode.window.showOpenDialog({
             title: "Import Hindsight memory", openLabel: "Import", canSelectMany: false, filters: {"Hindsight logs": ["jsonl"], "All files": ["*"]}
         }))?.[0]?.fsPath;
         if (file == null)
             return undefined;
-        const count = await (await host.store()).importFrom(file);
+        const trustKv = arg?.trustKv ?? (arg?.file != null ? false : await askTrustKv(file));
+        if (trustKv == null)
+            return undefined;
+        const result = await (await host.store()).importFrom(file, trustKv ? {keepKv: {acceptRisk: true}} : {});
         memory.changed();
         if (arg == null)
-            void vscode.window.showInformationMessage(`Hindsight: imported ${count} past sessions.`);
-        return {count, file};
+            void vscode.window.showInformationMessage(`Hindsight: imported ${result.added} past sessions. ` + (trustKv
+                ? `Their ${result.kvKept} KV caches were kept as the file had them.`
+                : "Their KV caches were dropped; each session is encoded from its own text when it is first reused."));
+        return {count: result.added, file, kv: trustKv ? "kept" : "dropped", kvKept: result.kvKept, kvDropped: result.kvDropped};
     }));
 
     out.push(registerCommand(deps, "hindsight.reencodeMemory", object({}), async (arg) => {

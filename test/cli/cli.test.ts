@@ -4,7 +4,9 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import {fileURLToPath} from "node:url";
+import {LogStore} from "../../src/engine/store/index.js";
 import {realTestModel} from "../support/realModel.js";
+import {kvBytesFor, newLog, tokensFor} from "../support/storeFixtures.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const bin = path.join(root, "bin", "hindsight.js");
@@ -74,6 +76,67 @@ describe("CLI contract", function () {
         assert.equal(jsonError(run(["ask", "x", "--k", "-2", "--json"]).stdout).code, "INVALID_ARGUMENT");
     });
 
+    it("prints log text with its terminal controls shown, not obeyed (ANSI, OSC 52, C1, bidi overrides)", async function () {
+        const store = path.join(dir, "escapes");
+        const hostile = "Fix \x1b[2J\x1b]52;c;ZWNobyBwd25lZA==\x07 the \x9b31m parser \u202egnp.exe\u202c\r done";
+        await using logs = await LogStore.open(store);
+        await logs.addLog(newLog({id: "esc\x1b[31m", task: hostile, logText: `reasoning ${hostile}`}));
+        const raw = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+        for (const args of [["logs", "list"], ["logs", "show", "esc\x1b[31m"], ["logs", "show", "missing\x1b]52;c;eA==\x07"]]) {
+            const r = run([...args, "--store", store]);
+            assert.doesNotMatch(r.stdout + r.stderr, raw, `${args.join(" ")} printed a control character`);
+            assert.match(r.stdout + r.stderr, /\\x1b/, "the escape is shown");
+            const j = run([...args, "--json", "--store", store]);
+            assert.doesNotMatch(j.stdout + j.stderr, raw, `${args.join(" ")} --json printed a control character`);
+        }
+        assert.match(run(["logs", "show", "esc\x1b[31m", "--store", store]).stdout, /Fix \\x1b\[2J\\x1b\]52;c;ZWNobyBwd25lZA==\\x07 the \\x9b31m parser \\u202egnp\.exe\\u202c\\x0d done/);
+        const shown = JSON.parse(run(["logs", "show", "esc\x1b[31m", "--json", "--store", store]).stdout) as {task: string};
+        assert.equal(shown.task, hostile, "JSON keeps the value exactly");
+    });
+
+    it("logs import drops the file's KV unless --trust-kv, and says which", async function () {
+        const source = path.join(dir, "kv-source");
+        const file = path.join(dir, "kv.jsonl");
+        {
+            await using logs = await LogStore.open(source);
+            await logs.addLog(newLog({id: "with-kv", nTokens: 4}), {kv: [{fingerprint: "fp", nTokens: 4, tokens: tokensFor("k", 4), data: kvBytesFor("k", 64)}]});
+            assert.equal(await logs.exportTo(file), 1);
+        }
+        const dropped = run(["logs", "import", file, "--store", path.join(dir, "kv-dropped")]);
+        assert.equal(dropped.code, 0, dropped.stderr);
+        assert.match(dropped.stdout, /Imported 1 log\(s\).*Dropped the file's 1 KV cache\(s\).*--trust-kv/s);
+        const droppedJson = JSON.parse(run(["logs", "import", file, "--json", "--store", path.join(dir, "kv-dropped-2")]).stdout) as Record<string, unknown>;
+        assert.deepEqual(droppedJson, {file, count: 1, added: 1, skipped: 0, kvKept: 0, kvDropped: 1, kv: "dropped"});
+        const list = JSON.parse(run(["logs", "list", "--json", "--store", path.join(dir, "kv-dropped")]).stdout) as {kvBytes: number}[];
+        assert.equal(list[0]?.kvBytes, 0);
+
+        const kept = run(["logs", "import", file, "--trust-kv", "--store", path.join(dir, "kv-kept")]);
+        assert.equal(kept.code, 0, kept.stderr);
+        assert.match(kept.stdout, /Kept the file's 1 KV cache\(s\) as they are \(--trust-kv\)/);
+        const keptList = JSON.parse(run(["logs", "list", "--json", "--store", path.join(dir, "kv-kept")]).stdout) as {kvBytes: number}[];
+        assert.equal(keptList[0]?.kvBytes, 64);
+    });
+
+    it("an unknown option is named with the command's options, never ignored or taken for another", function () {
+        const misspelt = run(["ask", "x", "--max-round", "3", "--json"]);
+        assert.equal(misspelt.code, 1);
+        const err = jsonError(misspelt.stdout);
+        assert.equal(err.code, "INVALID_ARGUMENT");
+        assert.match(err.message, /Unknown option --max-round for `hindsight ask`/);
+        assert.match(err.message, /--max-rounds VALUE/);
+        const bogus = run(["logs", "list", "--bogus"]);
+        assert.equal(bogus.code, 1);
+        assert.match(bogus.stderr, /Unknown option --bogus for `hindsight logs`/);
+        // an option of another command is unknown here too
+        assert.match(jsonError(run(["model", "pull", "--mode", "kv", "--json"]).stdout).message, /Unknown option --mode for `hindsight model`/);
+        // a value-taking option at the end, and a flag given a value
+        assert.match(jsonError(run(["ask", "x", "--json", "--k"]).stdout).message, /--k needs a value/);
+        assert.match(jsonError(run(["ask", "x", "--json", "--no-log=yes"]).stdout).message, /--no-log takes no value/);
+        const unknownCommand = run(["frobnicate"]);
+        assert.notEqual(unknownCommand.code, 0);
+        assert.match(unknownCommand.stderr, /Unknown command "frobnicate"/);
+    });
+
     it("ask, logs list/show/mark/export/import/rm round trip with the real model @model", async function () {
         const model = await realTestModel();
         const store = path.join(dir, "real");
@@ -91,6 +154,14 @@ describe("CLI contract", function () {
         assert.ok(typeof answer.logId === "string");
         for (const key of ["retrieveMs", "kvLoadMs", "ttftMs", "totalMs", "tokensPerSec"])
             assert.ok(key in answer.timings, key);
+
+        // A second, related request searches the store (full text and vectors): nothing but the JSON document is
+        // printed, in particular no LanceDB deprecation warning about `_score` / `_distance` on stderr.
+        const again = run(["ask", "What does add in math.py return?", "--workspace", ws, "--max-rounds", "1", "--max-tokens", "16",
+            "--no-log", "--json", "--store", store, "--model", model]);
+        assert.equal(again.code, 0, again.stderr);
+        assert.deepEqual((JSON.parse(again.stdout) as {usedLogs: string[]}).usedLogs, [answer.logId]);
+        assert.equal(again.stderr, "");
 
         const list = JSON.parse(run(["logs", "list", "--json", "--store", store]).stdout) as Array<Record<string, unknown>>;
         assert.equal(list.length, 1);

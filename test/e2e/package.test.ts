@@ -6,9 +6,9 @@ import {spawnSync} from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import {readZipEntries} from "../../src/engine/models/zipEntries.js";
 import {realTestModel} from "../support/realModel.js";
 import {assertExtensionBuilt, buildSuites, extensionSettings, repoRoot, requireTools, resultsDir, runExtensionTests, sampleWorkspace} from "./harness.js";
-import {listZip} from "./zip.js";
 
 const MAX_BYTES = 120 * 1000 * 1000;
 
@@ -31,7 +31,7 @@ describe("VSIX packaging (linux-x64) @model", function () {
         const bytes = fs.statSync(vsix).size;
         console.log(`      VSIX: ${vsix}, ${(bytes / 2 ** 20).toFixed(1)} MiB`);
         assert.ok(bytes <= MAX_BYTES, `the VSIX is ${bytes} bytes, over ${MAX_BYTES}`);
-        const names = listZip(vsix).map((e) => e.name);
+        const names = (await readZipEntries(vsix)).map((e) => e.name);
         for (const needed of [
             "extension/package.json",
             "extension/dist/extension.cjs",

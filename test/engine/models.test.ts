@@ -8,12 +8,17 @@ import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import {promisify} from "node:util";
+import {GgmlType as LlamaGgmlType} from "node-llama-cpp";
 import {HindsightError} from "../../src/engine/errors.js";
+import {GgmlType, ggmlTypeName} from "../../src/engine/kv/ggml.js";
 import {readGgufHeader} from "../../src/engine/models/ggufHeader.js";
 import {defaultModelsDir} from "../../src/engine/models/modelCache.js";
 import {expandPypiSpec} from "../../src/engine/models/pipDownload.js";
+import {ModelRuntime} from "../../src/engine/runtime/ModelRuntime.js";
+import {assembleModel} from "../../src/engine/models/assembleModel.js";
 import {assembledFileName, inspectWheel, partRequirements} from "../../src/engine/models/wheelModel.js";
-import {extractZipEntry, readZipEntries, type ZipEntry} from "../../src/engine/models/zipArchive.js";
+import {extractZipEntry, readZipEntries, type ZipEntry} from "../../src/engine/models/zipEntries.js";
+import {craftZip} from "../support/craftedZip.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -147,6 +152,26 @@ describe("models: GGUF header reader", () => {
     it("says MODEL_NOT_FOUND for a missing file", async () => {
         await rejectsWithCode(readGgufHeader(path.join(dir, "missing.gguf")), "MODEL_NOT_FOUND");
     });
+
+    it("checks a model's whole header before llama.cpp loads it, not only its magic", async () => {
+        const file = path.join(dir, "crafted.gguf");
+        const bytes = tinyGguf({architecture: "llama", name: "Tiny Test"});
+        await fsp.writeFile(file, bytes.subarray(0, bytes.length - 1));
+        await rejectsWithCode(ModelRuntime.load({modelPath: file, gpu: "cpu", threads: 1}), "MODEL_INVALID", /not a complete GGUF model/);
+        const counts = Buffer.from(bytes);
+        counts.writeBigUInt64LE(1n << 40n, 16); // 2^40 metadata keys: node-llama-cpp's reader would loop on them
+        await fsp.writeFile(file, counts);
+        await rejectsWithCode(ModelRuntime.load({modelPath: file, gpu: "cpu", threads: 1}), "MODEL_INVALID", /not a valid GGUF model/);
+    });
+
+    it("numbers ggml types with node-llama-cpp's GgmlType", () => {
+        assert.deepEqual([GgmlType.F32, GgmlType.F16, GgmlType.Q4_0, GgmlType.Q8_0],
+            [LlamaGgmlType.F32, LlamaGgmlType.F16, LlamaGgmlType.Q4_0, LlamaGgmlType.Q8_0].map(Number));
+        assert.deepEqual([GgmlType.F32, GgmlType.F16, GgmlType.Q4_0, GgmlType.Q8_0], [0, 1, 2, 8]);
+        assert.equal(ggmlTypeName(GgmlType.Q8_0), "q8_0");
+        assert.equal(ggmlTypeName(LlamaGgmlType.Q4_1), "q4_1");
+        assert.equal(ggmlTypeName(9999), "type 9999");
+    });
 });
 
 describe("models: zip reader and wheels", () => {
@@ -239,6 +264,41 @@ describe("models: zip reader and wheels", () => {
 
         await fsp.writeFile(wheel, bytes.subarray(0, bytes.length - 30));
         await rejectsWithCode(readZipEntries(wheel), "DOWNLOAD_FAILED", /not a readable zip file/);
+    });
+
+    it("stops a METADATA that inflates past its declared size while streaming (30 MB declared as 100 B)", async () => {
+        const wheel = path.join(dir, "bomb-metadata.whl");
+        await fsp.writeFile(wheel, craftZip([
+            {name: "bomb/__init__.py", data: Buffer.from("")},
+            {name: "bomb-1.0.dist-info/METADATA", data: Buffer.alloc(30 << 20, 0x41), declaredSize: 100}
+        ]));
+        assert.ok((await fsp.stat(wheel)).size < 100_000);
+        const before = process.memoryUsage().arrayBuffers;
+        await rejectsWithCode(inspectWheel(wheel, "bomb"), "DOWNLOAD_FAILED", /METADATA inflates past its declared size of 100 bytes/);
+        assert.ok(process.memoryUsage().arrayBuffers - before < 8 << 20, "the member was inflated into memory");
+    });
+
+    it("stops a .gguf that inflates past its declared size and leaves nothing on disk (20 MB declared as 10 B)", async () => {
+        const wheel = path.join(dir, "bomb-gguf.whl");
+        await fsp.writeFile(wheel, craftZip([{name: "bomb/model.gguf", data: Buffer.concat([gguf, Buffer.alloc(20 << 20)]), declaredSize: 10}]));
+        const [entry] = await readZipEntries(wheel);
+        assert.equal(entry!.uncompressedSize, 10);
+        const cache = await fsp.mkdtemp(path.join(dir, "cache-"));
+        await rejectsWithCode(assembleModel(cache, "model.gguf", [{wheel, entry: entry!}]), "DOWNLOAD_FAILED",
+            /model\.gguf inflates past its declared size of 10 bytes; it was stopped there/);
+        assert.deepEqual(await fsp.readdir(cache), []);
+    });
+
+    it("refuses one member listed 40 times in the central directory before writing anything", async () => {
+        const wheel = path.join(dir, "overlap.whl");
+        await fsp.writeFile(wheel, craftZip([{name: "x/data/model.gguf.part00", data: Buffer.concat([gguf, Buffer.alloc(1 << 20)]), listed: 40}]));
+        assert.ok((await fsp.stat(wheel)).size < 20_000);
+        await rejectsWithCode(readZipEntries(wheel), "DOWNLOAD_FAILED", /share their bytes; an archive that lists one member several times is refused/);
+        await rejectsWithCode(inspectWheel(wheel, "x"), "DOWNLOAD_FAILED", /share their bytes/);
+        const fake: ZipEntry = {name: "x/data/model.gguf.part07", method: 8, compressedSize: 0, uncompressedSize: 0, crc32: 0, localHeaderOffset: 0};
+        const cache = await fsp.mkdtemp(path.join(dir, "cache-"));
+        await rejectsWithCode(assembleModel(cache, "model.gguf", [{wheel, entry: fake}]), "DOWNLOAD_FAILED", /share their bytes/);
+        assert.deepEqual(await fsp.readdir(cache), []);
     });
 
     it("names assembled models from the member or the package", () => {

@@ -8,6 +8,17 @@ import {kvBytesFor, makeTempDir, removeDir, tokensFor, vectorFor} from "../suppo
 
 const childScript = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "support", "storeWriterChild.js");
 const KV_BYTES = 1024 * 1024;
+/** Kill -9 trials of the crash test: HINDSIGHT_CRASH_TRIALS (e.g. 100 for a long run), else 16. */
+const CRASH_TRIALS = crashTrials(process.env.HINDSIGHT_CRASH_TRIALS);
+
+function crashTrials(value: string | undefined): number {
+    if (value == null || value === "")
+        return 16;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1)
+        throw new Error(`HINDSIGHT_CRASH_TRIALS must be a positive integer, got ${JSON.stringify(value)}`);
+    return n;
+}
 
 interface Writer {
     child: ChildProcess;
@@ -95,9 +106,11 @@ describe("LogStore across processes", function () {
     });
 
     it("stays consistent when a writer is killed with SIGKILL at random moments", async function () {
+        // About 1.5 s a trial on a slow machine.
+        this.timeout(Math.max(180_000, CRASH_TRIALS * 4000));
         const storeDir = path.join(dir, "store");
         const committed: string[] = [];
-        const rounds = 16;
+        const rounds = CRASH_TRIALS;
         for (let round = 0; round < rounds; round++) {
             const writer = startWriter(storeDir, `r${round}`, "forever");
             if (round % 4 === 0) {

@@ -126,6 +126,57 @@ describe("extension bundle in plain Node (fake vscode module at the boundary)", 
         }
     });
 
+    it("Import Memory drops the file's KV unless the user trusts the file, asking in a modal", async () => {
+        const loaded = activate();
+        try {
+            const {LogStore} = await import("../../src/engine/store/index.js");
+            const file = path.join(loaded.tmp, "shared.jsonl");
+            {
+                await using source = await LogStore.open(path.join(loaded.tmp, "source"));
+                for (const id of ["one", "two"])
+                    await source.addLog({id, workspace: "w", task: `task ${id}`, lastResponse: "r", logText: "r", nTokens: 2},
+                        {kv: [{fingerprint: "fp", nTokens: 2, tokens: [1, 2], data: new Uint8Array([1, 2, 3])}]});
+                await source.exportTo(file);
+            }
+            const run = (arg?: unknown) => Promise.resolve(loaded.fake.commands.get("hindsight.importMemory")!(arg));
+            const window = loaded.fake.module.window as Record<string, unknown>;
+            window.showOpenDialog = async () => [loaded.fake.Uri.file(file)];
+            const asked: unknown[][] = [];
+            let answer: string | undefined;
+            window.showWarningMessage = async (...args: unknown[]) => {
+                asked.push(args);
+                return answer;
+            };
+
+            answer = undefined;
+            assert.equal(await run(), undefined, "cancelling the question imports nothing");
+            assert.equal((asked[0]![1] as {modal: boolean}).modal, true);
+            assert.deepEqual(asked[0]!.slice(2), ["Re-encode from Text", "Keep KV (I Trust This File)"], "the safe choice first");
+            assert.deepEqual(await loaded.fake.commands.get("hindsight.listMemory")!({}), []);
+
+            answer = "Re-encode from Text";
+            await run();
+            assert.match(loaded.fake.messages.at(-1)!, /imported 2 past sessions\. Their KV caches were dropped/);
+            const store = await LogStore.open(path.join(loaded.tmp, "global-storage", "store"), {readOnly: true});
+            try {
+                assert.deepEqual(await store.kvInfo("one"), []);
+            } finally {
+                store.close();
+            }
+            assert.deepEqual(await run({file}), {count: 0, file, kv: "dropped", kvKept: 0, kvDropped: 0}, "a caller naming the file is not asked");
+            assert.equal(asked.length, 2);
+
+            await run({file: path.join(loaded.tmp, "missing.jsonl")}).then(() => assert.fail("a missing file is an error"), (err: {code?: string}) =>
+                assert.equal(err.code, "INVALID_ARGUMENT"));
+            // Each import refreshes the memory size in the background; let it finish before the store is closed.
+            for (let i = 0; i < 100 && loaded.api.status().memorySize !== 2; i++)
+                await new Promise((resolve) => setTimeout(resolve, 20));
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        } finally {
+            await shutdown(loaded);
+        }
+    });
+
     it("@model asks, remembers, reuses, marks, exports, forgets and suggests inline through the bundle (SmolLM2)", async function () {
         this.timeout(600_000);
         const modelPath = await realTestModel();
@@ -177,7 +228,9 @@ describe("extension bundle in plain Node (fake vscode module at the boundary)", 
             assert.deepEqual(await run("hindsight.exportMemory", {file}), {count: 2, file});
             assert.deepEqual(await run("hindsight.forgetLast"), {logId: second.logId});
             assert.equal((await run("hindsight.listMemory") as unknown[]).length, 1);
-            assert.deepEqual(await run("hindsight.importMemory", {file}), {count: 1, file});
+            const imported = await run("hindsight.importMemory", {file}) as {count: number, file: string, kv: string, kvKept: number, kvDropped: number};
+            assert.deepEqual({...imported, kvDropped: 0}, {count: 1, file, kv: "dropped", kvKept: 0, kvDropped: 0}, "KV is dropped unless trusted");
+            assert.ok(imported.kvDropped >= 1);
             assert.equal((await run("hindsight.listMemory") as unknown[]).length, 2);
 
             // two different places in a row: the inline context's one sequence is reused, and each gets a suggestion

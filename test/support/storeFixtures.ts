@@ -15,6 +15,19 @@ export async function removeDir(dir: string): Promise<void> {
     await fs.rm(dir, {recursive: true, force: true});
 }
 
+/** Call inside a `describe`: each of its tests gets a fresh temporary folder, removed after it. Returns the folder's getter. */
+export function tempDirPerTest(): () => string {
+    let dir: string | undefined;
+    beforeEach(async function () {
+        dir = await makeTempDir();
+    });
+    afterEach(async function () {
+        if (dir != null)
+            await removeDir(dir);
+    });
+    return () => dir!;
+}
+
 /** Deterministic bytes derived from `id` (xorshift32 seeded by a string hash), so a reader can check a blob it did not write. */
 export function kvBytesFor(id: string, size: number): Uint8Array {
     let seed = 2166136261;

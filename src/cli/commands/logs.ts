@@ -1,10 +1,10 @@
 import path from "node:path";
 import {HindsightError, LOG_OUTCOMES, StoreError, type LogOutcome, type LogStore} from "../../engine/index.js";
-import {optString, type ParsedArgs} from "../args.js";
+import {optFlag, optString, type ParsedArgs} from "../args.js";
 import type {CliContext, CommandResult} from "../CliContext.js";
 import {openStore, withEngine} from "../openEngine.js";
 
-const usage = "Usage: hindsight logs list | show ID | rm ID | mark ID --outcome accepted|rejected | export FILE | import FILE | reencode";
+const usage = "Usage: hindsight logs list | show ID | rm ID | mark ID --outcome accepted|rejected | export FILE | import FILE [--trust-kv] | reencode";
 
 async function withStore<T>(ctx: CliContext, job: (store: LogStore) => Promise<T>): Promise<T> {
     const store = await openStore(ctx);
@@ -79,8 +79,18 @@ export async function logsCommand(ctx: CliContext, args: ParsedArgs): Promise<Co
         });
         case "import": return withStore(ctx, async (store) => {
             const file = path.resolve(needArg(args, "file"));
-            const count = await store.importFrom(file);
-            return {json: {file, count}, text: `Imported ${count} log(s) from ${file}.`};
+            const trustKv = optFlag(args, "trust-kv");
+            const result = await store.importFrom(file, trustKv ? {keepKv: {acceptRisk: true}} : {});
+            const kv = trustKv
+                ? `Kept the file's ${result.kvKept} KV cache(s) as they are (--trust-kv).`
+                : result.kvDropped > 0
+                    ? `Dropped the file's ${result.kvDropped} KV cache(s): each log is encoded from its own text when it is first reused ` +
+                        "(or now, with `hindsight logs reencode`). Pass --trust-kv to keep them from a file you trust."
+                    : "";
+            return {
+                json: {file, count: result.added, ...result, kv: trustKv ? "kept" : "dropped"},
+                text: `Imported ${result.added} log(s) from ${file}${result.skipped > 0 ? ` (${result.skipped} already in the store)` : ""}. ${kv}`.trim()
+            };
         });
         case "reencode": return withEngine(ctx, args, async (engine) => {
             const result = await engine.reencodeAll((done, total) => ctx.info(`re-encoding ${done}/${total}`), ctx.signal);

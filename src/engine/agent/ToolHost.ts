@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import {DEFAULT_EXCLUDE_GLOBS, isExcludedPath} from "../redact.js";
+import {readRegularFile} from "./readRegularFile.js";
 
 /**
  * What the agent may do in the user's workspace. The CLI gives a folder; the VS Code host gives the workspace
@@ -31,71 +32,163 @@ export function offeredTools(host: ToolHost): readonly ToolName[] {
 
 const skipDirs = new Set([".git", "node_modules", "dist", "out", "build", ".venv", "__pycache__", ".hg", ".svn"]);
 const maxFileChars = 6000;
+/** Enough bytes for `maxFileChars` characters of UTF-8 (at most 4 bytes each), and no more is read. */
+const maxReadBytes = 64 * 1024;
+const maxSearchBytes = 512 * 1024;
 const maxSearchHits = 20;
+const maxListed = 200;
 
-/** A ToolHost over a folder: never leaves it, never reads excluded (secret) files. */
+/** A path inside the workspace: `abs` is its real path (links resolved), `rel` what the model asked for. */
+interface Target {
+    abs: string;
+    rel: string;
+}
+
+/**
+ * A ToolHost over a folder: never leaves it, never reads excluded (secret) files. Both rules hold for the
+ * real path, after every link is resolved, as well as for the path the model asked for: a link that points
+ * out of the workspace, or to an excluded file (`innocent.txt` -> `.env`), is refused, and a walk does not
+ * go through such a link. Only regular files are read, and only their first bytes.
+ */
 export class DirectoryToolHost implements ToolHost {
     private readonly root: string;
+    private realRoot: Promise<string> | undefined;
 
     public constructor(root: string, private readonly excludeGlobs: readonly string[] = DEFAULT_EXCLUDE_GLOBS) {
         this.root = path.resolve(root);
     }
 
-    private resolve(rel: string): {abs: string, rel: string} | string {
-        const cleaned = rel.trim().replace(/^["'`]|["'`]$/g, "") || ".";
+    /** The workspace-relative form of `abs` under `base`, `/`-separated; null when `abs` is outside `base`. */
+    private static inside(base: string, abs: string): string | null {
+        const relative = path.relative(base, abs);
+        if (relative === ".." || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative))
+            return null;
+        return relative.split(path.sep).join("/");
+    }
+
+    private excluded(rel: string): boolean {
+        return rel !== "" && isExcludedPath(rel, this.excludeGlobs);
+    }
+
+    /**
+     * Where `abs` really is, when that is inside the workspace and neither its path under the workspace
+     * (`rel`) nor its real one is excluded; else why not, as a message for the model.
+     */
+    private async check(abs: string, rel: string, shown: string): Promise<string | {real: string}> {
+        if (this.excluded(rel))
+            return `Error: ${shown} is excluded (it may hold secrets).`;
+        const realRoot = await this.realRootPath();
+        if (realRoot == null)
+            return "Error: the workspace folder cannot be read.";
+        let real: string;
+        try {
+            real = await fs.realpath(abs);
+        } catch {
+            return `Error: cannot read ${shown} (it does not exist).`;
+        }
+        const realRel = DirectoryToolHost.inside(realRoot, real);
+        if (realRel == null)
+            return `Error: ${shown} is outside the workspace (it is a link to a place outside).`;
+        if (this.excluded(realRel))
+            return `Error: ${shown} is excluded (it may hold secrets).`;
+        return {real};
+    }
+
+    private async realRootPath(): Promise<string | null> {
+        this.realRoot ??= fs.realpath(this.root);
+        try {
+            return await this.realRoot;
+        } catch {
+            this.realRoot = undefined;
+            return null;
+        }
+    }
+
+    private async resolve(requested: string): Promise<Target | string> {
+        const cleaned = requested.trim().replace(/^["'`]|["'`]$/g, "") || ".";
         const abs = path.resolve(this.root, cleaned);
-        const relative = path.relative(this.root, abs);
-        if (relative.startsWith("..") || path.isAbsolute(relative))
+        const rel = DirectoryToolHost.inside(this.root, abs);
+        if (rel == null)
             return `Error: ${cleaned} is outside the workspace.`;
-        if (relative !== "" && isExcludedPath(relative.split(path.sep).join("/"), [...this.excludeGlobs]))
-            return `Error: ${cleaned} is excluded (it may hold secrets).`;
-        return {abs, rel: relative || "."};
+        const checked = await this.check(abs, rel, cleaned);
+        return typeof checked === "string" ? checked : {abs: checked.real, rel: rel || "."};
+    }
+
+    /**
+     * The entries of a folder as the walks see them: each with its path under the workspace and its real
+     * path, links resolved and kept only when they stay inside and are not excluded; a link to a folder is
+     * `followed: false` so a walk lists it but does not go through it (no cycles, nothing counted twice).
+     */
+    private async entries(dirAbs: string, dirRel: string): Promise<{name: string, rel: string, abs: string, dir: boolean, followed: boolean}[]> {
+        let entries;
+        try {
+            entries = await fs.readdir(dirAbs, {withFileTypes: true});
+        } catch {
+            return [];
+        }
+        entries.sort((a, b) => a.name.localeCompare(b.name));
+        const realRoot = await this.realRootPath();
+        const out = [];
+        for (const entry of entries) {
+            const rel = dirRel === "" || dirRel === "." ? entry.name : `${dirRel}/${entry.name}`;
+            const abs = path.join(dirAbs, entry.name);
+            if (entry.isSymbolicLink()) {
+                const checked = await this.check(abs, rel, rel);
+                if (typeof checked === "string")
+                    continue;
+                const stat = await fs.stat(checked.real).catch(() => undefined);
+                if (stat?.isDirectory() === true || stat?.isFile() === true)
+                    out.push({name: entry.name, rel, abs: checked.real, dir: stat.isDirectory(), followed: false});
+            } else if (entry.isDirectory() || entry.isFile()) {
+                // `dirAbs` is a real path, so this entry's real path is `abs`: under a linked folder it differs from `rel`.
+                const realRel = realRoot == null ? null : DirectoryToolHost.inside(realRoot, abs);
+                if (realRel != null && !this.excluded(rel) && !this.excluded(realRel))
+                    out.push({name: entry.name, rel, abs, dir: entry.isDirectory(), followed: true});
+            }
+        }
+        return out;
     }
 
     public async listFiles(dir: string): Promise<string> {
-        const target = this.resolve(dir);
+        const target = await this.resolve(dir);
         if (typeof target === "string")
             return target;
         const out: string[] = [];
-        const walk = async (abs: string, depth: number): Promise<void> => {
-            let entries;
-            try {
-                entries = await fs.readdir(abs, {withFileTypes: true});
-            } catch {
-                return;
-            }
-            entries.sort((a, b) => a.name.localeCompare(b.name));
-            for (const entry of entries) {
-                if (out.length >= 200)
+        const walk = async (abs: string, rel: string, depth: number): Promise<void> => {
+            for (const entry of await this.entries(abs, rel)) {
+                if (out.length >= maxListed)
                     return;
-                const rel = path.relative(this.root, path.join(abs, entry.name)).split(path.sep).join("/");
-                if (isExcludedPath(rel, [...this.excludeGlobs]))
+                if (!entry.dir) {
+                    out.push(entry.rel);
                     continue;
-                if (entry.isDirectory()) {
-                    if (skipDirs.has(entry.name))
-                        continue;
-                    out.push(rel + "/");
-                    if (depth < 3)
-                        await walk(path.join(abs, entry.name), depth + 1);
-                } else if (entry.isFile())
-                    out.push(rel);
+                }
+                if (skipDirs.has(entry.name))
+                    continue;
+                out.push(entry.rel + "/");
+                if (entry.followed && depth < 3)
+                    await walk(entry.abs, entry.rel, depth + 1);
             }
         };
-        await walk(target.abs, 0);
+        await walk(target.abs, target.rel, 0);
         return out.length === 0 ? `No files under ${target.rel}.` : out.join("\n");
     }
 
     public async readFile(file: string): Promise<string> {
-        const target = this.resolve(file);
+        const target = await this.resolve(file);
         if (typeof target === "string")
             return target;
-        try {
-            const text = await fs.readFile(target.abs, "utf8");
-            return text.length > maxFileChars
-                ? `${text.slice(0, maxFileChars)}\n[... truncated: ${text.length - maxFileChars} more characters]`
-                : text;
-        } catch {
-            return `Error: cannot read ${target.rel}.`;
+        const read = await readRegularFile(target.abs, maxReadBytes);
+        switch (read.kind) {
+            case "not-regular":
+                return `Error: ${target.rel} is not a regular file (a folder, device, FIFO or socket); only files are read.`;
+            case "binary":
+                return `Error: ${target.rel} is a binary file; only text files are read.`;
+            case "unreadable":
+                return `Error: cannot read ${target.rel}.`;
+            case "text":
+                return read.text.length > maxFileChars || read.truncated
+                    ? `${read.text.slice(0, maxFileChars)}\n[... truncated: showed the first ${maxFileChars} characters of ${read.size} bytes]`
+                    : read.text;
         }
     }
 
@@ -103,44 +196,30 @@ export class DirectoryToolHost implements ToolHost {
         const needle = query.trim().toLowerCase();
         if (needle === "")
             return "Error: empty search.";
+        const root = await this.resolve(".");
+        if (typeof root === "string")
+            return root;
         const hits: string[] = [];
-        const walk = async (abs: string): Promise<void> => {
-            let entries;
-            try {
-                entries = await fs.readdir(abs, {withFileTypes: true});
-            } catch {
-                return;
-            }
-            for (const entry of entries) {
+        const walk = async (abs: string, rel: string): Promise<void> => {
+            for (const entry of await this.entries(abs, rel)) {
                 if (hits.length >= maxSearchHits)
                     return;
-                const full = path.join(abs, entry.name);
-                const rel = path.relative(this.root, full).split(path.sep).join("/");
-                if (isExcludedPath(rel, [...this.excludeGlobs]))
-                    continue;
-                if (entry.isDirectory()) {
-                    if (!skipDirs.has(entry.name))
-                        await walk(full);
+                if (entry.dir) {
+                    if (entry.followed && !skipDirs.has(entry.name))
+                        await walk(entry.abs, entry.rel);
                     continue;
                 }
-                if (!entry.isFile())
+                const read = await readRegularFile(entry.abs, maxSearchBytes);
+                // Files larger than the cap are left out rather than searched in part.
+                if (read.kind !== "text" || read.truncated)
                     continue;
-                let text: string;
-                try {
-                    const stat = await fs.stat(full);
-                    if (stat.size > 512 * 1024)
-                        continue;
-                    text = await fs.readFile(full, "utf8");
-                } catch {
-                    continue;
-                }
-                const lines = text.split("\n");
+                const lines = read.text.split("\n");
                 for (let i = 0; i < lines.length && hits.length < maxSearchHits; i++)
                     if (lines[i]!.toLowerCase().includes(needle))
-                        hits.push(`${rel}:${i + 1}: ${lines[i]!.trim().slice(0, 200)}`);
+                        hits.push(`${entry.rel}:${i + 1}: ${lines[i]!.trim().slice(0, 200)}`);
             }
         };
-        await walk(this.root);
+        await walk(root.abs, "");
         return hits.length === 0 ? `No matches for "${query.trim()}".` : hits.join("\n");
     }
 }

@@ -1,12 +1,14 @@
+/** The ggml tensor types a KV cache can hold, and half-precision conversion. */
+import {GgmlType as LlamaGgmlType} from "node-llama-cpp";
 import type {KvCacheType} from "../options.js";
 
-/** The few ggml tensor types a KV cache can hold, and half-precision conversion. */
-export const GgmlType = {
-    F32: 0,
-    F16: 1,
-    Q4_0: 2,
-    Q8_0: 8
-} as const;
+/** node-llama-cpp's `GgmlType` numbers for the types a KV cache can hold, as plain numbers (KV blobs store numbers). */
+export const GgmlType: Readonly<Record<"F32" | "F16" | "Q4_0" | "Q8_0", number>> = {
+    F32: LlamaGgmlType.F32,
+    F16: LlamaGgmlType.F16,
+    Q4_0: LlamaGgmlType.Q4_0,
+    Q8_0: LlamaGgmlType.Q8_0
+};
 
 export type {KvCacheType};
 
@@ -41,10 +43,8 @@ export function ggmlRowSize(type: number, n: number): number {
 }
 
 export function ggmlTypeName(type: number): string {
-    for (const [name, id] of Object.entries(GgmlType))
-        if (id === type)
-            return name.toLowerCase();
-    return `type ${type}`;
+    const name = (LlamaGgmlType as unknown as Record<number, string | undefined>)[type];
+    return name != null ? name.toLowerCase() : `type ${type}`;
 }
 
 const f16Table = new Float32Array(65536);

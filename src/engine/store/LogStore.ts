@@ -5,7 +5,7 @@
 import {randomUUID} from "node:crypto";
 import fs from "node:fs/promises";
 import type {Connection, Table} from "@lancedb/lancedb";
-import {StoreError} from "../errors.js";
+import {HindsightError, StoreError} from "../errors.js";
 import {lanceOp, loadLance, withCommitRetry, type LanceModules} from "./lance.js";
 import {PortableWriter, readPortable, type PortableEntry} from "./portable.js";
 import {createTablesAtomically, ensureSchema, KV_TABLE, LOGS_TABLE, META_TABLE, removeStaleStaging, SCHEMA_VERSION, VECTOR_TABLE_PREFIX,
@@ -13,8 +13,9 @@ import {createTablesAtomically, ensureSchema, KV_TABLE, LOGS_TABLE, META_TABLE, 
 import {invalid, kvRow, logFilter, logRow, toKvRecord, toLogRecord, validateEmbedding, validateKv, validateLog, validK, vectorRow,
     type Row} from "./records.js";
 import {sqlAnd, sqlEq, sqlIn, sqlString} from "./sql.js";
-import {LOG_OUTCOMES, type Embedding, type KvInfo, type KvRecord, type LogOutcome, type LogRecord, type LogStoreOptions,
-    type NewKv, type NewLog, type SearchHit, type SearchOptions} from "./types.js";
+import {LOG_OUTCOMES, type Embedding, type ImportOptions, type ImportResult, type KvInfo, type KvRecord, type LogOutcome, type LogRecord,
+    type LogStoreOptions, type NewKv, type NewLog, type SearchHit, type SearchOptions} from "./types.js";
+import {WriterLock} from "./WriterLock.js";
 
 const DEFAULT_ORPHAN_GRACE_MS = 5 * 60 * 1000;
 /** Ids per `IN (...)` list, to keep filter strings small. */
@@ -106,7 +107,8 @@ export class LogStore {
         if (embedding != null)
             validateEmbedding(embedding);
 
-        await lanceOp("save the log", async () => {
+        // An explicit id may be taken by another process between the check and the commit: the writer lock keeps them apart.
+        const save = () => lanceOp("save the log", async () => {
             if (log.id != null) {
                 if (await this.#logs.countRows(sqlEq("id", record.id)) > 0)
                     throw invalid(`A log with id ${record.id} already exists.`);
@@ -123,6 +125,7 @@ export class LogStore {
             // The commit point.
             await withCommitRetry(() => this.#logs.add([logRow(record)]));
         });
+        await (log.id != null ? this.#locked(save) : save());
         return record;
     }
 
@@ -257,7 +260,8 @@ export class LogStore {
             // Vector rows carry no workspace or outcome, and may belong to uncommitted logs: fetch more than k,
             // keep the rows whose log exists and passes the filter, and widen until k are found or the table is exhausted.
             for (let fetch = Math.max(4 * k, 32); ; fetch *= 4) {
-                const rows = await found.table.vectorSearch(query).distanceType("cosine").select(["logId"]).limit(fetch).toArray() as Row[];
+                // `_distance` named in the projection: LanceDB warns on every search that leaves it out
+                const rows = await found.table.vectorSearch(query).distanceType("cosine").select(["logId", "_distance"]).limit(fetch).toArray() as Row[];
                 const allowed = await this.#filterLogIds(rows.map((row) => String(row.logId)), options);
                 const hits: SearchHit[] = [];
                 const seen = new Set<string>();
@@ -288,7 +292,8 @@ export class LogStore {
 
         return lanceOp("search the logs", async () => {
             const match = new this.#lance.lancedb.MultiMatchQuery(query, ["task", "lastResponse"]);
-            let search = this.#logs.query().fullTextSearch(match).select(["id"]).limit(k);
+            // `_score` named in the projection: LanceDB warns on every search that leaves it out
+            let search = this.#logs.query().fullTextSearch(match).select(["id", "_score"]).limit(k);
             const where = logFilter(options);
             if (where != null)
                 search = search.where(where);
@@ -330,27 +335,62 @@ export class LogStore {
         });
     }
 
-    /** Adds the logs of an export file; logs whose id is already in the store are skipped. Returns the number added. */
-    public async importFrom(file: string): Promise<number> {
+    /**
+     * Adds the logs of an export file; logs whose id is already in the store are skipped. The whole file is
+     * checked first (every line against the schema, vectors against this store's dimensions), so a bad line
+     * anywhere leaves the store as it was. The file's KV blobs are dropped unless `keepKv` says the file is
+     * trusted (see `ImportOptions`). Imports (and `addLog` with an explicit id) in several processes take
+     * turns, so each id is added once.
+     */
+    public async importFrom(file: string, options: Partial<ImportOptions> = {}): Promise<ImportResult> {
         this.#assertWritable();
+        const keepKv = options.keepKv !== undefined && options.keepKv !== false && options.keepKv.acceptRisk === true;
+        const dimensions = new Map<string, number>();
+        try {
+            for await (const entry of readPortable(file, {readKv: false}))
+                for (const {space, vector} of entry.embeddings)
+                    dimensions.set(space, vector.length);
+        } catch (err) {
+            if (err instanceof HindsightError && err.code === "INVALID_ARGUMENT")
+                throw invalid(`${err.message} Nothing was imported.`);
+            throw err;
+        }
+        for (const [space, dimension] of dimensions) {
+            const found = await lanceOp("read the embedding spaces", () => this.#vectorTable(space));
+            if (found != null && found.dimension !== dimension)
+                throw invalid(`${file} cannot be imported: its embeddings in space ${space} have ${dimension} dimensions, this store's have ` +
+                    `${found.dimension}. Nothing was imported.`);
+        }
+
+        return this.#locked(() => this.#importChecked(file, keepKv));
+    }
+
+    /** The writing half of `importFrom`, for a file already checked; the caller holds the writer lock. */
+    async #importChecked(file: string, keepKv: boolean): Promise<ImportResult> {
+        const result: ImportResult = {added: 0, skipped: 0, kvKept: 0, kvDropped: 0};
         let batch: PortableEntry[] = [];
         let bytes = 0;
-        let added = 0;
-        for await (const entry of readPortable(file)) {
-            validateLog(entry.log);
-            entry.kv.forEach(validateKv);
-            entry.embeddings.forEach(validateEmbedding);
+        const flush = async () => {
+            const added = await this.#importBatch(batch);
+            for (const entry of batch) {
+                const fresh = added.has(entry.log.id);
+                result.added += fresh ? 1 : 0;
+                result.skipped += fresh ? 0 : 1;
+                result.kvKept += fresh ? entry.kv.length : 0;
+                result.kvDropped += fresh ? entry.skippedKv : 0;
+            }
+            batch = [];
+            bytes = 0;
+        };
+        for await (const entry of readPortable(file, {readKv: keepKv})) {
             batch.push(entry);
             bytes += entry.kv.reduce((sum, row) => sum + row.data.byteLength, 0);
-            if (batch.length >= IMPORT_BATCH_LOGS || bytes >= IMPORT_BATCH_BYTES) {
-                added += await this.#importBatch(batch);
-                batch = [];
-                bytes = 0;
-            }
+            if (batch.length >= IMPORT_BATCH_LOGS || bytes >= IMPORT_BATCH_BYTES)
+                await flush();
         }
         if (batch.length > 0)
-            added += await this.#importBatch(batch);
-        return added;
+            await flush();
+        return result;
     }
 
     /**
@@ -443,17 +483,14 @@ export class LogStore {
         }
     }
 
-    async #importBatch(batch: PortableEntry[]): Promise<number> {
+    /** Writes the logs of `batch` whose id is not in the store yet (the caller holds the writer lock); returns their ids. */
+    async #importBatch(batch: PortableEntry[]): Promise<Set<string>> {
         return lanceOp("import the logs", async () => {
             const present = await this.#filterLogIds(batch.map((entry) => entry.log.id), {});
-            // Ids already in the store are skipped, and so is a second copy of an id within the file.
-            const byId = new Map<string, PortableEntry>();
-            for (const entry of batch)
-                if (!present.has(entry.log.id) && !byId.has(entry.log.id))
-                    byId.set(entry.log.id, entry);
-            const fresh = [...byId.values()];
+            // The reader has refused a second copy of an id within the file.
+            const fresh = batch.filter((entry) => !present.has(entry.log.id));
             if (fresh.length === 0)
-                return 0;
+                return new Set<string>();
 
             const freshIds = fresh.map((entry) => entry.log.id);
             await this.#deleteParts(freshIds);
@@ -474,8 +511,18 @@ export class LogStore {
                 await withCommitRetry(() => table.add(rows));
             }
             await withCommitRetry(() => this.#logs.add(fresh.map((entry) => logRow(entry.log))));
-            return fresh.length;
+            return new Set(fresh.map((entry) => entry.log.id));
         });
+    }
+
+    /** Runs `job` holding the store's writer lock (see WriterLock.ts). */
+    async #locked<T>(job: () => Promise<T>): Promise<T> {
+        const lock = await WriterLock.acquire(this.dir);
+        try {
+            return await job();
+        } finally {
+            await lock.release();
+        }
     }
 
     /** The subset of `ids` whose log row exists and passes the filter. */

@@ -54,6 +54,11 @@ export function toKvRecord(row: Row): KvRecord {
     };
 }
 
+/** The largest value of the store's Int32 columns (`nTokens`, token ids). */
+export const INT32_MAX = 2 ** 31 - 1;
+/** The largest magnitude a Float32 vector element can hold without becoming infinite. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 export function invalid(message: string): HindsightError {
     return new HindsightError("INVALID_ARGUMENT", message);
 }
@@ -74,8 +79,15 @@ export function validateLog(log: LogRecord): void {
         throw invalid(`A log's createdAt is not a date: ${JSON.stringify(log.createdAt)}.`);
     if (!LOG_OUTCOMES.includes(log.outcome))
         throw invalid(`Unknown outcome ${JSON.stringify(log.outcome)}.`);
-    if (!Number.isInteger(log.nTokens) || log.nTokens < 0)
-        throw invalid(`A log's nTokens must be a non-negative integer, got ${log.nTokens}.`);
+    if (typeof log.pinned !== "boolean")
+        throw invalid("A log's pinned must be true or false.");
+    if (!isCount(log.nTokens))
+        throw invalid(`A log's nTokens must be an integer from 0 to ${INT32_MAX}, got ${String(log.nTokens)}.`);
+}
+
+/** A non-negative integer that fits the store's Int32 columns. */
+function isCount(value: unknown): value is number {
+    return Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= INT32_MAX;
 }
 
 export function validateKv(kv: Omit<KvRecord, "createdAt">): void {
@@ -83,8 +95,13 @@ export function validateKv(kv: Omit<KvRecord, "createdAt">): void {
         throw invalid("A KV row needs a logId and a non-empty fingerprint.");
     if (!(kv.data instanceof Uint8Array))
         throw invalid("A KV row's data must be a Uint8Array.");
+    if (!isCount(kv.nTokens))
+        throw invalid(`A KV row's nTokens must be an integer from 0 to ${INT32_MAX}, got ${String(kv.nTokens)}.`);
     if (!Array.isArray(kv.tokens) || kv.tokens.length !== kv.nTokens)
         throw invalid(`A KV row's tokens must list its ${kv.nTokens} cells' token ids (got ${Array.isArray(kv.tokens) ? kv.tokens.length : typeof kv.tokens}).`);
+    const bad = kv.tokens.findIndex((token) => !isCount(token));
+    if (bad >= 0)
+        throw invalid(`A KV row's token ids must be integers from 0 to ${INT32_MAX}; token ${bad} is ${typeof kv.tokens[bad] === "string" ? JSON.stringify(kv.tokens[bad]) : String(kv.tokens[bad])}.`);
 }
 
 export function validateEmbedding(embedding: Embedding): void {
@@ -95,8 +112,8 @@ export function validateEmbedding(embedding: Embedding): void {
         throw invalid("An embedding vector must not be empty.");
     let norm = 0;
     for (const value of vector) {
-        if (!Number.isFinite(value))
-            throw invalid("An embedding vector must hold finite numbers.");
+        if (typeof value !== "number" || !Number.isFinite(value) || Math.abs(value) > FLOAT32_MAX)
+            throw invalid("An embedding vector must hold finite numbers (within the range of a 32-bit float).");
         norm += value * value;
     }
     if (norm === 0)

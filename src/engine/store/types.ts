@@ -84,3 +84,24 @@ export interface LogStoreOptions {
      */
     orphanGraceMs: number;
 }
+
+export interface ImportOptions {
+    /**
+     * Keep the file's KV blobs. A blob is opaque model state that the model reads as if it were text: a valid,
+     * checksummed blob can carry instructions the log's text does not show. Keep them only from a file you
+     * trust, and say so with the literal `{acceptRisk: true}`. Defaults to `false`: the blobs are dropped and
+     * each log is encoded from its own text when it is first reused (or by re-encoding the memory).
+     */
+    keepKv: false | {acceptRisk: true};
+}
+
+export interface ImportResult {
+    /** Logs added. */
+    added: number;
+    /** Logs of the file whose id the store already had. */
+    skipped: number;
+    /** KV rows of the added logs that were stored as the file had them (only with `keepKv`). */
+    kvKept: number;
+    /** KV rows of the added logs that were dropped (to be encoded again from the logs' text). */
+    kvDropped: number;
+}

@@ -194,6 +194,11 @@ export function createFakeVscode(options: {packageJson: string, workspaceFolder?
                     const full = `${section}.${key}`;
                     return settings.has(full) ? settings.get(full) : defaults.get(full);
                 },
+                // The fake's settings are the user's: there is no workspace layer.
+                inspect: (key: string) => {
+                    const full = `${section}.${key}`;
+                    return {key: full, defaultValue: defaults.get(full), globalValue: settings.get(full)};
+                },
                 update: async (key: string, value: unknown) => {
                     settings.set(`${section}.${key}`, value);
                     configEmitter.fire({affectsConfiguration: (k: string) => k === `${section}.${key}` || k === section});
