@@ -1,5 +1,5 @@
-// One lint config for the repo: typed rules for TypeScript, and the layer rule of STYLE.md:
-// the engine never imports the editor API.
+// One lint config for the repo: typed rules for TypeScript, and the layer rules of STYLE.md:
+// the engine never imports the editor API, and hosts import the engine through its index only.
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
@@ -20,6 +20,22 @@ export default tseslint.config(
             "@typescript-eslint/no-unsafe-argument": "off",
             "@typescript-eslint/no-unsafe-call": "off",
             "@typescript-eslint/no-unsafe-return": "off"
+        }
+    },
+    // One door (STYLE.md point 1): hosts reach the engine through src/engine/index.ts only; the extension may also
+    // read options.ts (pure data its settings are checked against at activation, before the engine module loads).
+    {
+        files: ["src/cli/**/*.ts", "src/eval/**/*.ts"],
+        rules: {
+            "no-restricted-imports": ["error", {patterns: [{regex: "(^|/)engine/(?!index\\.js$)",
+                message: "Hosts import the engine through src/engine/index.ts only: export what you need from there."}]}]
+        }
+    },
+    {
+        files: ["src/extension/**/*.ts"],
+        rules: {
+            "no-restricted-imports": ["error", {patterns: [{regex: "(^|/)engine/(?!(index|options)\\.js$)",
+                message: "The extension imports the engine through src/engine/index.ts only (types; values through engineModule), or options.ts."}]}]
         }
     },
     {

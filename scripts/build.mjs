@@ -40,7 +40,8 @@ const lazyEngine = {
             ({errors: [{text: `${args.importer} imports ${args.path}; the extension bundle must reach natives through the engine module.`}]}));
         b.onResolve({filter: /[\\/]engine[\\/]/}, (args) => {
             const target = path.resolve(args.resolveDir, args.path);
-            if (target.startsWith(path.join(root, "src", "engine")))
+            // options.ts is pure data (no imports): the settings are checked against it at activation
+            if (target.startsWith(path.join(root, "src", "engine")) && target !== path.join(root, "src", "engine", "options.js"))
                 return {errors: [{text: `${args.importer} imports ${args.path}: use \`import type\`, or load it through engineModule.`}]};
             return undefined;
         });

@@ -1,5 +1,5 @@
 import {parseArgs as parseNodeArgs, type ParseArgsConfig} from "node:util";
-import {HindsightError} from "../engine/errors.js";
+import {HindsightError} from "../engine/index.js";
 
 /** Parsed command line: positional words (after the command) and `--name value` / `--flag` options. */
 export interface ParsedArgs {

@@ -1,6 +1,6 @@
 import os from "node:os";
 import path from "node:path";
-import {HindsightError, toUserError} from "../engine/errors.js";
+import {HindsightError, toUserError} from "../engine/index.js";
 import {commandOptions, optFlag, optString, parseCommandLine, type ParsedArgs} from "./args.js";
 import type {CliContext, CommandResult} from "./CliContext.js";
 import {jsonSafe, terminalSafe} from "./terminalText.js";

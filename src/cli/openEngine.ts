@@ -1,33 +1,33 @@
 import path from "node:path";
-import {HindsightEngine} from "../engine/HindsightEngine.js";
-import {ModelError} from "../engine/errors.js";
-import {isKvCacheType, type KvCacheType} from "../engine/kv/ggml.js";
-import {ModelRuntime, type GpuChoice} from "../engine/runtime/ModelRuntime.js";
-import {LogStore} from "../engine/store/index.js";
+import {defaults, gpuChoices, HindsightEngine, HindsightError, isOneOf, kvCacheTypes, LogStore, ModelError, ModelRuntime, type GpuChoice}
+    from "../engine/index.js";
 import {optInt, optString, type ParsedArgs} from "./args.js";
 import type {CliContext} from "./CliContext.js";
-import {HindsightError} from "../engine/errors.js";
 
-const gpuChoices: readonly GpuChoice[] = ["auto", "cuda", "vulkan", "metal", "cpu"];
+/** `--gpu`, else `HINDSIGHT_GPU`, else the default (`auto`), checked against the backends the engine knows. */
+export function gpuOption(args: ParsedArgs): GpuChoice {
+    const gpu = optString(args, "gpu") ?? (process.env.HINDSIGHT_GPU?.trim() || defaults.gpu);
+    if (!isOneOf(gpuChoices, gpu))
+        throw new HindsightError("INVALID_ARGUMENT", `--gpu must be one of ${gpuChoices.join(", ")} (got "${gpu}").`);
+    return gpu;
+}
 
 /** Loads the model named by --model / HINDSIGHT_MODEL with the CLI's --gpu and --kv-type options. */
 export async function openRuntime(ctx: CliContext, args: ParsedArgs): Promise<ModelRuntime> {
     if (ctx.modelPath == null)
         throw new ModelError("MODEL_NOT_FOUND",
             "No model given. Pass --model PATH to a GGUF file (or set HINDSIGHT_MODEL), or fetch one with `hindsight model pull`.");
-    const gpu = (optString(args, "gpu") ?? process.env.HINDSIGHT_GPU ?? "auto") as GpuChoice;
-    if (!gpuChoices.includes(gpu))
-        throw new HindsightError("INVALID_ARGUMENT", `--gpu must be one of ${gpuChoices.join(", ")}.`);
-    const kvType = optString(args, "kv-type") ?? "f16";
-    if (!isKvCacheType(kvType))
-        throw new HindsightError("INVALID_ARGUMENT", "--kv-type must be f16, f32, q8_0 or q4_0.");
+    const gpu = gpuOption(args);
+    const kvType = optString(args, "kv-type") ?? defaults.kvType;
+    if (!isOneOf(kvCacheTypes, kvType))
+        throw new HindsightError("INVALID_ARGUMENT", `--kv-type must be one of ${kvCacheTypes.join(", ")}.`);
     const contextSize = optString(args, "context-size");
     const threads = optString(args, "threads") == null ? undefined : optInt(args, "threads", 1, {min: 1, max: 1024});
     ctx.info(`Loading ${path.basename(ctx.modelPath)}...`);
     return ModelRuntime.load({
         modelPath: path.resolve(ctx.modelPath),
         gpu,
-        kvType: kvType as KvCacheType,
+        kvType,
         contextSize: contextSize == null ? undefined : Number(contextSize),
         threads
     });

@@ -19,6 +19,7 @@ export type HindsightErrorCode =
     | "INVALID_ARGUMENT"
     | "DOWNLOAD_FAILED"
     | "ABORTED"
+    | "DISPOSED"
     | "INTERNAL";
 
 export class HindsightError extends Error {
@@ -69,8 +70,12 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
         throw new AbortedError();
 }
 
-export function isHindsightError(err: unknown): err is HindsightError {
-    return err instanceof HindsightError;
+/** The object was used after `dispose()`. */
+export class DisposedError extends HindsightError {
+    public constructor(what = "The engine") {
+        super("DISPOSED", `${what} was shut down. Open it again.`);
+        this.name = "DisposedError";
+    }
 }
 
 /** One sentence for a user, whatever was thrown. Unknown errors keep their message but are marked internal. */

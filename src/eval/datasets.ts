@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
-import {HindsightError} from "../engine/errors.js";
+import {HindsightError} from "../engine/index.js";
 import {candidateProgram, gradePython, latestWithCode} from "./pythonGrader.js";
 import type {ToolHost} from "../engine/index.js";
 import {CodeToolHost} from "./CodeToolHost.js";

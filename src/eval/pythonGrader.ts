@@ -2,7 +2,7 @@ import {spawn} from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import {findUp} from "./findUp.js";
-import {HindsightError} from "../engine/errors.js";
+import {HindsightError} from "../engine/index.js";
 
 /** A candidate program and how to check it. */
 export type GradeRequest =

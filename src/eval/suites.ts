@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import {findUp} from "./findUp.js";
 import type {ToolHost} from "../engine/index.js";
-import {HindsightError} from "../engine/errors.js";
+import {HindsightError} from "../engine/index.js";
 import {CorpusToolHost, type Paragraph} from "./CorpusToolHost.js";
 import {codeTasks, mmluProTasks, readRows, seededOrder, supportingTitles, twoWikiTasks, type AnswerStyle, type EvalTask} from "./datasets.js";
 

@@ -1,10 +1,9 @@
 import path from "node:path";
-import type {AskOptions, AskResult, HindsightEngine, LogStore, ModelRuntime} from "../engine/index.js";
+import type {AskOptions, AskResult, HindsightEngine, InlineCompletions, LogStore, ModelRuntime} from "../engine/index.js";
 import type {StatusInfo} from "../shared/protocol.js";
 import {CpuUnsupportedError, currentLanceCpuProblem} from "./cpuSupport.js";
 import {requireEngineModule, errorMessage, type EngineModule} from "./engineLoader.js";
 import {Emitter} from "./emitter.js";
-import {InlineModel} from "./inline/inlineModel.js";
 import type {HostSettings} from "./settings.js";
 
 export interface Loaded {
@@ -23,7 +22,7 @@ export interface Loaded {
 export class EngineHost {
     private loading: Promise<Loaded> | undefined;
     private storePromise: Promise<LogStore> | undefined;
-    private inlineModel: InlineModel | undefined;
+    private inlineCompletions: InlineCompletions | undefined;
     private current: StatusInfo = {state: "idle"};
     private readonly statusEmitter = new Emitter<StatusInfo>();
     public readonly onDidChangeStatus = this.statusEmitter.event;
@@ -120,12 +119,17 @@ export class EngineHost {
             this.setStatus({...this.current, memorySize: size});
     }
 
-    /** The inline-completion model: its own context over the same loaded model. */
-    public async inline(): Promise<InlineModel> {
-        const {runtime} = await this.ready();
-        if (this.inlineModel == null || this.inlineModel.runtime !== runtime)
-            this.inlineModel = new InlineModel(runtime);
-        return this.inlineModel;
+    /** Inline completions: their own context over the same loaded model, and the store for seeds. */
+    public async inline(): Promise<InlineCompletions> {
+        const {runtime, store, module} = await this.ready();
+        if (this.inlineCompletions == null || this.inlineCompletions.runtime !== runtime)
+            this.inlineCompletions = new module.InlineCompletions(runtime, store, {
+                delayMs: () => this.settings().inline.delayMs,
+                maxTokens: this.settings().inline.maxTokens,
+                onError: (err) => this.log(`[inline] ${errorMessage(err)}`),
+                onLog: (line) => this.log(line)
+            });
+        return this.inlineCompletions;
     }
 
     /** Drops the loaded model and store (settings changed); the next use loads them again. */
@@ -134,8 +138,8 @@ export class EngineHost {
         const storePromise = this.storePromise;
         this.loading = undefined;
         this.storePromise = undefined;
-        const inline = this.inlineModel;
-        this.inlineModel = undefined;
+        const inline = this.inlineCompletions;
+        this.inlineCompletions = undefined;
         await inline?.dispose();
         const loaded = await loading?.catch(() => undefined);
         if (loaded != null) {

@@ -1,10 +1,7 @@
 /**
  * The engine as the extension loads it: on first use, through a real dynamic `import()` (see `loadEngineModule`).
  * The build bundles this file as its own ES module (dist/engine.mjs) so node-llama-cpp (ESM-only) and LanceDB load
- * in an ES module context, and never during activation. Only this file and `import type` may name src/engine.
+ * in an ES module context, and never during activation. Only this file and `import type` may name src/engine, and
+ * only its index (eslint's one-door rule), except the pure-data options.ts the settings are checked against.
  */
 export * from "../engine/index.js";
-export {readCacheRecord} from "../engine/models/modelCache.js";
-export {toUserError} from "../engine/errors.js";
-export {loadStackedLogs} from "../engine/kv/KvLogCodec.js";
-export type {StoredKv} from "../engine/kv/KvLogCodec.js";

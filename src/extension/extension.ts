@@ -113,7 +113,7 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
     feature("status bar", () => createStatusBar(engineHost.onDidChangeStatus, engineHost.status));
 
     feature("inline suggestions", () => {
-        const provider = new HindsightInlineProvider(engineHost, settings, () => chat.workspace(), output);
+        const provider = new HindsightInlineProvider(engineHost, settings, () => chat.workspace());
         return [provider, vscode.languages.registerInlineCompletionItemProvider({pattern: "**"}, provider)];
     });
 

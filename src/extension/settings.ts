@@ -1,9 +1,10 @@
 import path from "node:path";
+import {defaults, gpuChoices, kvCacheTypes, memoryScopes, type GpuChoice, type KvCacheType, type MemoryScope} from "../engine/options.js";
 
 /** The `hindsight.*` settings as the host uses them (read from VS Code in config.ts; plain data here). */
-export type GpuSetting = "auto" | "cuda" | "vulkan" | "cpu";
-export type KvCacheSetting = "f16" | "f32" | "q8_0" | "q4_0";
-export type MemoryScope = "workspace" | "global";
+export type GpuSetting = GpuChoice;
+export type KvCacheSetting = KvCacheType;
+export type {MemoryScope};
 
 export interface HostSettings {
     /** Path of a GGUF file; empty = HINDSIGHT_MODEL, else the cached default model. */
@@ -29,12 +30,12 @@ export interface HostSettings {
  * equal). Values are clamped to it when read, because a workspace's settings file is not checked by VS Code.
  */
 export const SETTING_LIMITS = {
-    "logsPerRequest": {min: 0, max: 10, fallback: 3},
-    "maxRounds": {min: 1, max: 16, fallback: 4},
-    "maxTokens": {min: 16, max: 4096, fallback: 384},
-    "threads": {min: 0, max: 256, fallback: 0},
-    "inline.delayMs": {min: 0, max: 5000, fallback: 300},
-    "inline.maxTokens": {min: 1, max: 256, fallback: 48}
+    "logsPerRequest": {min: 0, max: 10, fallback: defaults.k},
+    "maxRounds": {min: 1, max: 16, fallback: defaults.maxRounds},
+    "maxTokens": {min: 16, max: 4096, fallback: defaults.maxTokensPerRound},
+    "threads": {min: 0, max: 256, fallback: defaults.threads},
+    "inline.delayMs": {min: 0, max: 5000, fallback: defaults.inline.delayMs},
+    "inline.maxTokens": {min: 1, max: 256, fallback: defaults.inline.maxTokens}
 } as const satisfies Record<string, {min: number, max: number, fallback: number}>;
 
 export type NumberSetting = keyof typeof SETTING_LIMITS;
@@ -76,19 +77,19 @@ export function settingsFrom(source: SettingsSource, env: {trusted: boolean, def
     return {
         modelPath: text(source.user("modelPath")),
         embeddingModelPath: text(source.user("embeddingModelPath")),
-        gpu: oneOf<GpuSetting>(source.get("gpu"), ["auto", "cuda", "vulkan", "cpu"], "auto"),
-        kvCacheType: oneOf<KvCacheSetting>(source.get("kvCacheType"), ["f16", "f32", "q8_0", "q4_0"], "f16"),
+        gpu: oneOf(source.get("gpu"), gpuChoices, defaults.gpu),
+        kvCacheType: oneOf(source.get("kvCacheType"), kvCacheTypes, defaults.kvType),
         logsPerRequest: clampSetting("logsPerRequest", source.get("logsPerRequest")),
-        memoryScope: oneOf<MemoryScope>(env.trusted ? source.get("memoryScope") : source.user("memoryScope"), ["workspace", "global"], "workspace"),
+        memoryScope: oneOf(env.trusted ? source.get("memoryScope") : source.user("memoryScope"), memoryScopes, defaults.memoryScope),
         storageFolder: storage !== "" ? path.resolve(storage.replace(/^~(?=\/|$)/, env.home ?? "~")) : env.defaultStorageFolder,
         excludeGlobs: mergeExcludeGlobs(source.user("excludeGlobs"), source.get("excludeGlobsExtra"), fallbackExcludes),
         maxRounds: clampSetting("maxRounds", source.get("maxRounds")),
         maxTokens: clampSetting("maxTokens", source.get("maxTokens")),
         threads: clampSetting("threads", source.get("threads")),
         inline: {
-            enabled: source.get("inline.enabled") !== false,
+            enabled: typeof source.get("inline.enabled") === "boolean" ? source.get("inline.enabled") === true : defaults.inline.enabled,
             delayMs: clampSetting("inline.delayMs", source.get("inline.delayMs")),
-            useMemory: source.get("inline.useMemory") === true,
+            useMemory: typeof source.get("inline.useMemory") === "boolean" ? source.get("inline.useMemory") === true : defaults.inline.useMemory,
             maxTokens: clampSetting("inline.maxTokens", source.get("inline.maxTokens"))
         }
     };

@@ -2,13 +2,12 @@ import assert from "node:assert/strict";
 import type {LlamaContext, LlamaContextSequence, Token} from "node-llama-cpp";
 import {KvLogError} from "../../src/engine/errors.js";
 import {decodeKvBlob} from "../../src/engine/kv/KvBlob.js";
-import {encodeLogKv, expectedLayoutFor, loadStackedLogs, stackViaLlamaShift, type StoredKv} from "../../src/engine/kv/KvLogCodec.js";
-import {keepCellsFrom, stateTempFile} from "../../src/engine/kv/llamaInternals.js";
-import {argmax, builtinVerifyLogs, maxAbsDiff, promptLogits, tokenizeLog, verifyKv, vocabSizeOf, type TokenizedLog} from "../../src/engine/kv/verifyKv.js";
+import {encodeLogKv, expectedLayoutFor, loadSequenceState, loadStackedLogs, stackViaLlamaShift, type StoredKv} from "../../src/engine/kv/KvLogCodec.js";
+import {keepCellsFrom} from "../../src/engine/kv/llamaInternals.js";
+import {argmax, builtinVerifyLogs, maxAbsDiff, promptLogits, tokenizeLog, verifyKv, vocabSizeOf, type TokenizedLog} from "../../src/engine/diagnostics/verifyKv.js";
 import {ModelRuntime} from "../../src/engine/runtime/ModelRuntime.js";
 import type {KvCacheType} from "../../src/engine/kv/ggml.js";
 import {makeTinyModel, type TinyArch} from "../support/tinyGguf.js";
-import fs from "node:fs/promises";
 
 /**
  * Selective KV logs on tiny random-weight models (f32 weights, so llama.cpp is deterministic to float rounding):
@@ -24,16 +23,6 @@ function tinyOptions(arch: TinyArch) {
 
 async function loadRuntime(modelPath: string, kvType: KvCacheType): Promise<ModelRuntime> {
     return ModelRuntime.load({modelPath, kvType, gpu: "cpu", threads: 2, contextSize: 1024, flashAttention: false});
-}
-
-async function loadState(seq: LlamaContextSequence, state: Uint8Array): Promise<void> {
-    const file = await stateTempFile();
-    try {
-        await fs.writeFile(file, state);
-        await seq.loadStateFromFile(file, {acceptRisk: true});
-    } finally {
-        await fs.rm(file, {force: true});
-    }
 }
 
 /** The figures one runtime gives: single round trip, context effect, 3 stacked vs llama.cpp's shift. */
@@ -55,7 +44,7 @@ async function measure(runtime: ModelRuntime, seq: LlamaContextSequence, logs: T
     const st = await loadStackedLogs(runtime, seq, encoded);
     const got3 = await promptLogits(seq, prompt, vocab);
     const layout = expectedLayoutFor(runtime);
-    await loadState(seq, await stackViaLlamaShift(runtime, encoded.map((l) => decodeKvBlob(l.blob, layout)),
+    await loadSequenceState(seq, await stackViaLlamaShift(runtime, encoded.map((l) => decodeKvBlob(l.blob, layout)),
         encoded.map((l) => l.tokens), st.offsets, seq));
     const ref3 = await promptLogits(seq, prompt, vocab);
     return {encoded, ref1, got1, ref3, got3, single: maxAbsDiff(ref1, got1), stack: maxAbsDiff(ref3, got3), nCells: st.nCells};

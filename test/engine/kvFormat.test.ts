@@ -1,22 +1,12 @@
 import assert from "node:assert/strict";
 import {KvLogError} from "../../src/engine/errors.js";
+import {mulberry32} from "../../src/engine/diagnostics/prng.js";
 import {GgmlType, f16ToF32, f32ToF16} from "../../src/engine/kv/ggml.js";
 import {decodeKvBlob, encodeKvBlob, expectedLayout} from "../../src/engine/kv/KvBlob.js";
 import {ropeCache, rotateKRows, type RopeSpec} from "../../src/engine/kv/rope.js";
 import {parseSeqState, sliceCells, writeStackedSeqState, type KvCells, type KvLayerData} from "../../src/engine/kv/seqState.js";
 
 /** Model-free checks of the ggsq state format, the stored blob and the JS RoPE rotation. */
-
-function prng(seed: number): () => number {
-    let s = seed >>> 0;
-    return () => {
-        s = (s + 0x6d2b79f5) >>> 0;
-        let t = s;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
 
 const shape = {nLayer: 3, nHeadKv: 2, headDimK: 8, headDimV: 8};
 
@@ -119,7 +109,7 @@ describe("KV state format (ggsq v3) and blob", function () {
 describe("JS RoPE rotation of stored keys", function () {
     for (const type of ["norm", "neox"] as const) {
         const spec: RopeSpec = {type, nRot: 64, headDim: 64, nHeadKv: 2, freqBase: 10000, freqScale: 1};
-        const random = prng(type === "norm" ? 1 : 2);
+        const random = mulberry32(type === "norm" ? 1 : 2);
         const nRows = 5;
         const values = Float32Array.from({length: nRows * 128}, () => random() * 4 - 2);
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import {DEFAULT_EXCLUDE_GLOBS} from "../../src/engine/index.js";
+import {defaults, gpuChoices, kvCacheTypes, memoryScopes} from "../../src/engine/options.js";
 
 interface Manifest {
     name: string;
@@ -15,7 +16,7 @@ interface Manifest {
         views: Record<string, {id: string, name: string, type?: string}[]>;
         commands: {command: string, title: string, category: string}[];
         menus: Record<string, {command: string}[]>;
-        configuration: {properties: Record<string, {default: unknown}>};
+        configuration: {properties: Record<string, {default: unknown, enum?: string[]}>};
     };
 }
 
@@ -55,5 +56,21 @@ describe("extension manifest (the contract the e2e tests rely on)", () => {
         for (const [key, value] of Object.entries(expected))
             assert.deepEqual(p[key]?.default, value, key);
         assert.deepEqual(p["hindsight.excludeGlobs"]!.default, [...DEFAULT_EXCLUDE_GLOBS]);
+    });
+
+    it("declares the vocabularies and defaults of the engine's options module (one source for engine, CLI and settings)", () => {
+        const p = manifest.contributes.configuration.properties;
+        const enums: Record<string, readonly string[]> = {"hindsight.gpu": gpuChoices, "hindsight.kvCacheType": kvCacheTypes, "hindsight.memoryScope": memoryScopes};
+        for (const [key, values] of Object.entries(enums))
+            assert.deepEqual(p[key]?.enum, [...values], key);
+        assert.ok(gpuChoices.includes("metal"));
+        const expected: Record<string, unknown> = {
+            "hindsight.gpu": defaults.gpu, "hindsight.kvCacheType": defaults.kvType, "hindsight.logsPerRequest": defaults.k,
+            "hindsight.memoryScope": defaults.memoryScope, "hindsight.maxRounds": defaults.maxRounds, "hindsight.maxTokens": defaults.maxTokensPerRound,
+            "hindsight.threads": defaults.threads, "hindsight.inline.enabled": defaults.inline.enabled, "hindsight.inline.delayMs": defaults.inline.delayMs,
+            "hindsight.inline.useMemory": defaults.inline.useMemory, "hindsight.inline.maxTokens": defaults.inline.maxTokens
+        };
+        for (const [key, value] of Object.entries(expected))
+            assert.deepEqual(p[key]?.default, value, key);
     });
 });

@@ -1,7 +1,5 @@
 import path from "node:path";
-import {DirectoryToolHost} from "../../engine/agent/ToolHost.js";
-import {askModes, type AskMode} from "../../engine/HindsightEngine.js";
-import {HindsightError} from "../../engine/errors.js";
+import {askModes, defaults, DirectoryToolHost, HindsightError, isOneOf} from "../../engine/index.js";
 import {optFlag, optInt, optString, type ParsedArgs} from "../args.js";
 import type {CliContext, CommandResult} from "../CliContext.js";
 import {withEngine} from "../openEngine.js";
@@ -11,12 +9,12 @@ export async function askCommand(ctx: CliContext, args: ParsedArgs): Promise<Com
     const request = args.positionals.join(" ").trim();
     if (request === "")
         throw new HindsightError("INVALID_ARGUMENT", "The request is empty. Usage: hindsight ask \"what to do\" [--workspace DIR].");
-    const mode = (optString(args, "mode") ?? "kv") as AskMode;
-    if (!askModes.includes(mode))
+    const mode = optString(args, "mode") ?? defaults.mode;
+    if (!isOneOf(askModes, mode))
         throw new HindsightError("INVALID_ARGUMENT", `--mode must be one of ${askModes.join(", ")}.`);
-    const k = optInt(args, "k", 3, {min: 0, max: 20});
-    const maxRounds = optInt(args, "max-rounds", 4, {min: 1, max: 20});
-    const maxTokens = optInt(args, "max-tokens", 384, {min: 1, max: 8192});
+    const k = optInt(args, "k", defaults.k, {min: 0, max: 20});
+    const maxRounds = optInt(args, "max-rounds", defaults.maxRounds, {min: 1, max: 20});
+    const maxTokens = optInt(args, "max-tokens", defaults.maxTokensPerRound, {min: 1, max: 8192});
     const workspace = path.resolve(optString(args, "workspace") ?? process.cwd());
 
     return withEngine(ctx, args, async (engine) => {

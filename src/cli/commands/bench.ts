@@ -1,5 +1,5 @@
-import {HindsightError} from "../../engine/errors.js";
-import {benchKv, type BenchKvResult} from "../../engine/kv/benchKv.js";
+import {HindsightError} from "../../engine/index.js";
+import {benchKv, type BenchKvResult} from "../../engine/index.js";
 import {optInt, optString, type ParsedArgs} from "../args.js";
 import type {CliContext, CommandResult} from "../CliContext.js";
 import {loadCliRuntime} from "./verifyKv.js";

@@ -1,6 +1,5 @@
 import path from "node:path";
-import {HindsightError, StoreError} from "../../engine/errors.js";
-import {LOG_OUTCOMES, type LogOutcome, type LogStore} from "../../engine/store/index.js";
+import {HindsightError, LOG_OUTCOMES, StoreError, type LogOutcome, type LogStore} from "../../engine/index.js";
 import {optFlag, optString, type ParsedArgs} from "../args.js";
 import type {CliContext, CommandResult} from "../CliContext.js";
 import {openStore, withEngine} from "../openEngine.js";

@@ -1,6 +1,4 @@
-import {HindsightError} from "../../engine/errors.js";
-import {defaultModelsDir} from "../../engine/models/modelCache.js";
-import {DEFAULT_MODEL_URI, pullModel, type PullProgress} from "../../engine/models/ModelPuller.js";
+import {DEFAULT_MODEL_URI, defaultModelsDir, HindsightError, pullModel, type PullProgress} from "../../engine/index.js";
 import {optFlag, optString, type ParsedArgs} from "../args.js";
 import type {CliContext, CommandResult} from "../CliContext.js";
 

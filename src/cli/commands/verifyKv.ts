@@ -1,26 +1,22 @@
-import {HindsightError, ModelError} from "../../engine/errors.js";
-import {isKvCacheType, type KvCacheType} from "../../engine/kv/ggml.js";
-import {verifyKv, type VerifyKvResult} from "../../engine/kv/verifyKv.js";
-import {ModelRuntime} from "../../engine/runtime/ModelRuntime.js";
+import {HindsightError, isOneOf, kvCacheTypes, ModelError, ModelRuntime, verifyKv, type KvCacheType, type VerifyKvResult} from "../../engine/index.js";
 import {optInt, optString, type ParsedArgs} from "../args.js";
 import type {CliContext, CommandResult} from "../CliContext.js";
+import {gpuOption} from "../openEngine.js";
 
 /** Loads the model named by --model / HINDSIGHT_MODEL with pinned KV settings (shared by verify-kv and bench). */
 export async function loadCliRuntime(ctx: CliContext, args: ParsedArgs, defaults: {kvType: KvCacheType, contextSize?: number}): Promise<ModelRuntime> {
     const kvType = optString(args, "kv-type") ?? defaults.kvType;
-    if (!isKvCacheType(kvType))
-        throw new HindsightError("INVALID_ARGUMENT", `--kv-type must be f16, f32, q8_0 or q4_0 (got "${kvType}").`);
+    if (!isOneOf(kvCacheTypes, kvType))
+        throw new HindsightError("INVALID_ARGUMENT", `--kv-type must be one of ${kvCacheTypes.join(", ")} (got "${kvType}").`);
     if (ctx.modelPath == null)
         throw new ModelError("MODEL_NOT_FOUND",
             "No model given. Pass --model PATH to a GGUF file (or set HINDSIGHT_MODEL), or download one with `hindsight model pull`.");
-    const gpu = optString(args, "gpu") ?? "cpu";
-    if (!["auto", "cuda", "vulkan", "metal", "cpu"].includes(gpu))
-        throw new HindsightError("INVALID_ARGUMENT", `--gpu must be auto, cuda, vulkan, metal or cpu (got "${gpu}").`);
+    const gpu = gpuOption(args);
     const threads = optString(args, "threads") == null ? undefined : optInt(args, "threads", 1, {min: 1, max: 1024});
     return ModelRuntime.load({
         modelPath: ctx.modelPath,
         kvType,
-        gpu: gpu as "cpu",
+        gpu,
         ...(threads != null ? {threads} : {}),
         ...(defaults.contextSize != null ? {contextSize: defaults.contextSize} : {})
     });
@@ -31,7 +27,7 @@ function fmt(x: number): string {
 }
 
 /**
- * `hindsight verify-kv [--json] [--kv-type f16|f32|q8_0|q4_0] [--gpu cpu] [--threads N]`: checks stacked KV logs
+ * `hindsight verify-kv [--json] [--kv-type f16|f32|q8_0|q4_0] [--gpu auto|cuda|vulkan|metal|cpu] [--threads N]`: checks stacked KV logs
  * against an in-memory reference on the loaded model. Exit code 2 when the check fails.
  */
 export async function verifyKvCommand(ctx: CliContext, args: ParsedArgs): Promise<CommandResult> {

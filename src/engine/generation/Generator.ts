@@ -14,6 +14,15 @@ export interface GenerateOptions {
     onText?(text: string): void;
     /** Stop as soon as the generated text satisfies this (checked after each token). */
     stopWhen?(text: string): boolean;
+    /** Special tokens are written as their text (a FIM model's `<|endoftext|>`). Defaults to `false`. */
+    specialTokens?: boolean;
+}
+
+export interface ScoreTokensResult {
+    /** Natural-log probability of each continuation token given everything before it. */
+    logProbs: number[];
+    /** Prompt tokens actually evaluated (the rest were reused from the cache). */
+    evaluatedPromptTokens: number;
 }
 
 export interface GenerateResult {
@@ -39,7 +48,11 @@ export class Generator {
         this.chatWrapper = resolveChatWrapper(runtime.model);
     }
 
-    public renderChat(turns: readonly ChatTurn[]): Token[] {
+    /**
+     * The turns in the model's chat template, ending with an open assistant turn; `answerPrefix` is the start of
+     * that turn's text (the model continues it).
+     */
+    public renderChat(turns: readonly ChatTurn[], answerPrefix?: string): Token[] {
         const history: ChatHistoryItem[] = turns.map((turn) => {
             if (turn.role === "system")
                 return {type: "system", text: turn.text};
@@ -47,13 +60,9 @@ export class Generator {
                 return {type: "user", text: turn.text};
             return {type: "model", response: [turn.text]};
         });
-        history.push({type: "model", response: []});
+        history.push({type: "model", response: answerPrefix != null && answerPrefix !== "" ? [answerPrefix] : []});
         const {contextText} = this.chatWrapper.generateContextState({chatHistory: history});
         return contextText.tokenize(this.runtime.model.tokenizer);
-    }
-
-    public countTokens(text: string): number {
-        return this.runtime.model.tokenize(text).length;
     }
 
     /** Makes the sequence hold exactly `prefixCells` fixed cells + `prompt`, evaluating only what is missing. */
@@ -77,11 +86,15 @@ export class Generator {
         return common;
     }
 
-    public async generate(prefixCells: number, prompt: readonly Token[], options: GenerateOptions): Promise<GenerateResult> {
-        const total = prefixCells + prompt.length + options.maxTokens;
+    private checkFits(prefixCells: number, prompt: readonly Token[], answerTokens: number): void {
+        const total = prefixCells + prompt.length + answerTokens;
         if (total > this.sequence.contextSize)
             throw new HindsightError("PROMPT_TOO_LONG",
-                `The request needs ${total} tokens (${prefixCells} of past sessions, ${prompt.length} of prompt, ${options.maxTokens} to answer) but the context holds ${this.sequence.contextSize}. Shorten the request or attach less context.`);
+                `The request needs ${total} tokens (${prefixCells} of past sessions, ${prompt.length} of prompt, ${answerTokens} to answer) but the context holds ${this.sequence.contextSize}. Shorten the request or attach less context.`);
+    }
+
+    public async generate(prefixCells: number, prompt: readonly Token[], options: GenerateOptions): Promise<GenerateResult> {
+        this.checkFits(prefixCells, prompt, options.maxTokens);
         const reused = await this.preparePrompt(prefixCells, prompt);
         const toEvaluate = prompt.slice(reused) as Token[];
 
@@ -99,7 +112,7 @@ export class Generator {
                 if (model.isEogToken(token))
                     break;
                 generated.push(token);
-                const next = model.detokenize(generated);
+                const next = model.detokenize(generated, options.specialTokens ?? false);
                 const piece = next.slice(text.length);
                 text = next;
                 if (piece.length > 0)
@@ -118,5 +131,36 @@ export class Generator {
             firstTokenMs,
             generateMs: performance.now() - start
         };
+    }
+
+    /**
+     * The log probability of each `continuation` token after `prefixCells` fixed cells + `prompt`, from one
+     * forward pass (no sampling): for each position the target token's logit, the largest logit and the sum of
+     * exp(logit - max) give log softmax (the largest comes from `includeTop: 1`: node-llama-cpp 3.22.1 ignores
+     * `includeMax`). The sequence then holds prompt and continuation.
+     */
+    public async score(prefixCells: number, prompt: readonly Token[], continuation: readonly Token[], signal?: AbortSignal): Promise<ScoreTokensResult> {
+        if (continuation.length === 0)
+            throw new HindsightError("INVALID_ARGUMENT", "The continuation to score is empty.");
+        this.checkFits(prefixCells, prompt, continuation.length);
+        const reused = await this.preparePrompt(prefixCells, prompt);
+        if (signal?.aborted)
+            throw new AbortedError();
+        const tokens = [...prompt.slice(reused), ...continuation];
+        const first = prompt.length - reused - 1;
+        const input = tokens.map((token, i) => i >= first && i < tokens.length - 1
+            ? [token, {generateNext: {logits: {filter: {tokens: [tokens[i + 1]!], includeTop: 1}}, totalLogitWeight: true}}] as const
+            : token);
+        const output = await this.sequence.controlledEvaluate(input as never);
+        const logProbs: number[] = [];
+        for (let i = first; i < tokens.length - 1; i++) {
+            const next = output[i]?.next;
+            const logit = next?.logits?.get(tokens[i + 1]!);
+            if (logit == null || next?.totalLogitWeight == null)
+                throw new HindsightError("INTERNAL", "llama.cpp returned no logits.");
+            const max = Math.max(...next.logits!.values());
+            logProbs.push(logit - max - Math.log(next.totalLogitWeight));
+        }
+        return {logProbs, evaluatedPromptTokens: prompt.length - reused};
     }
 }

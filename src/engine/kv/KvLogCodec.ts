@@ -147,6 +147,12 @@ export async function loadStackedLogs(runtime: ModelRuntime, sequence: LlamaCont
         state = await stackViaLlamaShift(runtime, cellsList, logs.map((l) => l.tokens), offsets, sequence);
     const t1 = performance.now();
 
+    await loadSequenceState(sequence, state);
+    return {nCells: n, offsets, buildMs: t1 - t0, loadMs: performance.now() - t1};
+}
+
+/** Loads a 'ggsq' sequence state into `sequence`, replacing what it held (through a temp file: node-llama-cpp has no buffer API). */
+export async function loadSequenceState(sequence: LlamaContextSequence, state: Uint8Array): Promise<void> {
     const file = await stateTempFile();
     try {
         await fs.writeFile(file, state);
@@ -154,7 +160,6 @@ export async function loadStackedLogs(runtime: ModelRuntime, sequence: LlamaCont
     } finally {
         await fs.rm(file, {force: true});
     }
-    return {nCells: n, offsets, buildMs: t1 - t0, loadMs: performance.now() - t1};
 }
 
 /**
@@ -171,14 +176,8 @@ export async function stackViaLlamaShift(runtime: ModelRuntime, cellsList: reado
         const dummy = scratch.getSequence();
         for (let i = 0; i < cellsList.length; i++) {
             const seq = sequences[i]!;
-            const file = await stateTempFile();
-            try {
-                await fs.writeFile(file, writeStackedSeqState([{cells: cellsList[i]!, tokens: tokensList[i]!}],
-                    scratch.totalSequences, sequenceIdOf(seq), sequenceIdOf(seq)));
-                await seq.loadStateFromFile(file, {acceptRisk: true});
-            } finally {
-                await fs.rm(file, {force: true});
-            }
+            await loadSequenceState(seq, writeStackedSeqState([{cells: cellsList[i]!, tokens: tokensList[i]!}],
+                scratch.totalSequences, sequenceIdOf(seq), sequenceIdOf(seq)));
             if (offsets[i]! !== 0)
                 shiftAllCells(seq, offsets[i]!, cellsList[i]!.nCells);
         }

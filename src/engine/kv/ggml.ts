@@ -1,5 +1,6 @@
 /** The ggml tensor types a KV cache can hold, and half-precision conversion. */
 import {GgmlType as LlamaGgmlType} from "node-llama-cpp";
+import type {KvCacheType} from "../options.js";
 
 /** node-llama-cpp's `GgmlType` numbers for the types a KV cache can hold, as plain numbers (KV blobs store numbers). */
 export const GgmlType: Readonly<Record<"F32" | "F16" | "Q4_0" | "Q8_0", number>> = {
@@ -9,7 +10,7 @@ export const GgmlType: Readonly<Record<"F32" | "F16" | "Q4_0" | "Q8_0", number>>
     Q8_0: LlamaGgmlType.Q8_0
 };
 
-export type KvCacheType = "f32" | "f16" | "q8_0" | "q4_0";
+export type {KvCacheType};
 
 export const kvCacheTypeToGgml: Record<KvCacheType, number> = {
     f32: GgmlType.F32,

@@ -281,10 +281,6 @@ export function sliceCells(cells: KvCells, from: number, to: number): KvCells {
     };
 }
 
-export function layoutOf(cells: KvCells): KvLayerLayout[] {
-    return cells.layers.map(({kType, kRowSize, vType, vRowSize, vElSize, nEmbdV}) => ({kType, kRowSize, vType, vRowSize, vElSize, nEmbdV}));
-}
-
 function assertSameLayout(a: KvCells, b: KvCells): void {
     if (a.vTrans !== b.vTrans || a.layers.length !== b.layers.length)
         throw new KvLogError("KV_FINGERPRINT_MISMATCH", "KV logs with different layouts cannot be stacked.");

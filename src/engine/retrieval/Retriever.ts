@@ -1,4 +1,5 @@
 import type {LlamaEmbeddingContext, LlamaModel} from "node-llama-cpp";
+import type {StoredKv} from "../kv/KvLogCodec.js";
 import type {LogOutcome, LogStore} from "../store/index.js";
 
 /**
@@ -58,6 +59,18 @@ export class Retriever {
             .sort((a, b) => b.score - a.score)
             .slice(0, options.k)
             .map(({id, score}) => ({id, score}));
+    }
+
+    /**
+     * The seed of an inline suggestion: the best full-text hit (one query, no vectors: it runs while typing) if it
+     * has KV for `fingerprint` of at most `maxCells` cells; rejected and failed logs are never returned.
+     */
+    public async findSeed(query: string, options: {workspace: string, fingerprint: string, maxCells: number}): Promise<StoredKv | null> {
+        const [hit] = await this.store.searchText(query, {k: 1, workspace: options.workspace, excludeOutcomes: excludedOutcomes});
+        if (hit == null)
+            return null;
+        const kv = await this.store.getKv(hit.id, options.fingerprint);
+        return kv != null && kv.nTokens <= options.maxCells ? {id: hit.id, blob: kv.data, tokens: kv.tokens} : null;
     }
 }
 

@@ -8,7 +8,9 @@ import {readGgufHeader} from "../models/ggufHeader.js";
 import {fileSha256} from "./fileHash.js";
 import {readModelShape, type ModelShape} from "./modelInfo.js";
 
-export type GpuChoice = "auto" | "cuda" | "vulkan" | "metal" | "cpu";
+import type {GpuChoice} from "../options.js";
+
+export type {GpuChoice};
 
 export interface ModelRuntimeOptions {
     /** Path of a GGUF model file. */

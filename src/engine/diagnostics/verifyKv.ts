@@ -1,14 +1,17 @@
 import fs from "node:fs/promises";
 import type {LlamaContextSequence, Token} from "node-llama-cpp";
 import {HindsightError, throwIfAborted} from "../errors.js";
+import {decodeKvBlob} from "../kv/KvBlob.js";
+import {expectedLayoutFor, loadSequenceState, loadStackedLogs, stackViaLlamaShift, type StoredKv} from "../kv/KvLogCodec.js";
+import {keepCellsFrom, stateTempFile} from "../kv/llamaInternals.js";
+import {encodeTokens, logTextOf, logTokens, type TokenizedLog} from "../kv/logKv.js";
 import type {ModelRuntime} from "../runtime/ModelRuntime.js";
-import {decodeKvBlob} from "./KvBlob.js";
-import {encodeLogKv, expectedLayoutFor, loadStackedLogs, stackViaLlamaShift, type StoredKv} from "./KvLogCodec.js";
-import {keepCellsFrom, stateTempFile} from "./llamaInternals.js";
 
 /**
  * `hindsight verify-kv`: checks, on the loaded model and KV settings, that logs stored as KV and stacked in front
  * of a prompt give the logits of the same cells computed in memory.
+ *
+ * The logs are tokenized and encoded as production stores them (`kv/logKv.ts`).
  *
  *  - single: each log encoded (whole log evaluated, last response kept, moved to 0..n-1), stored as a blob and
  *    loaded again, vs the same log evaluated in a sequence with `keepCellsFrom` (cells moved by llama.cpp).
@@ -130,28 +133,14 @@ export function vocabSizeOf(runtime: ModelRuntime): number {
     throw new HindsightError("INTERNAL", "The model's vocabulary size is unknown.");
 }
 
-/** A tokenized log: all tokens, and where its last response starts. */
-export interface TokenizedLog {
-    tokens: number[];
-    keepFrom: number;
-}
+export type {TokenizedLog};
 
-/** BOS (when the model wants one) + each response followed by a blank line, tokenized piece by piece. */
+/** A verify log's tokens, exactly as production tokenizes a stored log (its text: the responses, each with a blank line). */
 export function tokenizeLog(runtime: ModelRuntime, responses: readonly string[]): TokenizedLog {
     if (responses.length === 0)
         throw new HindsightError("INVALID_ARGUMENT", "A log needs at least one response.");
-    const model = runtime.model;
-    const tokens: number[] = [];
-    const bos = model.tokens.bos;
-    if (bos != null && model.tokens.shouldPrependBosToken)
-        tokens.push(bos);
-    let keepFrom = 0;
-    responses.forEach((text, i) => {
-        if (i === responses.length - 1)
-            keepFrom = tokens.length;
-        tokens.push(...model.tokenize(text + "\n\n"));
-    });
-    return {tokens, keepFrom};
+    const {text, last} = logTextOf(responses);
+    return logTokens(runtime.model, {logText: text, lastResponse: last}, runtime.options.contextSize);
 }
 
 /** The request rendered with the model's chat template as an open assistant turn (plain text if that fails); no BOS. */
@@ -180,16 +169,6 @@ function roundUp(n: number, step: number): number {
     return Math.ceil(n / step) * step;
 }
 
-async function loadStateBuffer(sequence: LlamaContextSequence, state: Uint8Array): Promise<void> {
-    const file = await stateTempFile();
-    try {
-        await fs.writeFile(file, state);
-        await sequence.loadStateFromFile(file, {acceptRisk: true});
-    } finally {
-        await fs.rm(file, {force: true});
-    }
-}
-
 export async function verifyKv(runtime: ModelRuntime, options: VerifyKvOptions = {}): Promise<VerifyKvResult> {
     const {signal} = options;
     const logSpecs = options.logs ?? builtinVerifyLogs;
@@ -211,9 +190,9 @@ export async function verifyKv(runtime: ModelRuntime, options: VerifyKvOptions =
         const alone: StoredKv[] = [];
         for (let i = 0; i < logs.length; i++) {
             const log = logs[i]!;
-            const e = await encodeLogKv(runtime, seq, log.tokens, log.keepFrom, signal);
+            const e = await encodeTokens(runtime, seq, log, {signal});
             encoded.push({id: `verify-${i}`, blob: e.blob, tokens: e.tokens});
-            const a = await encodeLogKv(runtime, seq, log.tokens.slice(log.keepFrom), 0, signal);
+            const a = await encodeTokens(runtime, seq, log, {alone: true, signal});
             alone.push({id: `verify-${i}-alone`, blob: a.blob, tokens: a.tokens});
         }
 
@@ -268,7 +247,7 @@ export async function verifyKv(runtime: ModelRuntime, options: VerifyKvOptions =
         const layout = expectedLayoutFor(runtime);
         const cells = encoded.map((l) => decodeKvBlob(l.blob, layout));
         const refState = await stackViaLlamaShift(runtime, cells, encoded.map((l) => l.tokens), st.offsets, seq);
-        await loadStateBuffer(seq, refState);
+        await loadSequenceState(seq, refState);
         const refStack = await promptLogits(seq, prompt, vocab);
         const stackDiff = maxAbsDiff(refStack, gotStack);
         argmaxEqual &&= argmax(refStack) === argmax(gotStack);

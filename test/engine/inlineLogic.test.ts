@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import {buildInlinePrompt, completionIsDone, InlineCompleter, MAX_PREFIX_CHARS, toAbortSignal, trimCompletion, type FimTokens, type InlineBackend,
-    type InlinePrompt} from "../../src/extension/inline/inlineLogic.js";
+import {buildInlinePrompt, completionIsDone, InlineCompleter, MAX_PREFIX_CHARS, trimCompletion, type FimTokens, type InlineBackend,
+    type InlinePrompt} from "../../src/engine/completion/inlineLogic.js";
 
 const qwenFim: FimTokens = {prefix: "<|fim_prefix|>", suffix: "<|fim_suffix|>", middle: "<|fim_middle|>"};
 
@@ -166,23 +166,5 @@ describe("inline suggestions (editor-free logic)", () => {
         const completer = new InlineCompleter(new ScriptedBackend(null, [], 0, true), {delayMs: () => 0, onError: (e) => errors.push(e)});
         assert.equal(await completer.complete(ctx("x = "), new AbortController().signal), null);
         assert.equal(errors.length, 1);
-    });
-
-    it("turns a cancellation token into an AbortSignal", () => {
-        let listener: (() => void) | undefined;
-        let disposed = false;
-        const token = {isCancellationRequested: false, onCancellationRequested: (l: () => void) => {
-            listener = l;
-            return {dispose: () => {
-                disposed = true;
-            }};
-        }};
-        const {signal, dispose} = toAbortSignal(token);
-        assert.equal(signal.aborted, false);
-        listener!();
-        assert.equal(signal.aborted, true);
-        dispose();
-        assert.equal(disposed, true);
-        assert.equal(toAbortSignal({isCancellationRequested: true, onCancellationRequested: () => ({dispose() {}})}).signal.aborted, true);
     });
 });

@@ -1,10 +1,12 @@
 import type {LlamaContextSequence, Token} from "node-llama-cpp";
 import {HindsightError, throwIfAborted} from "../errors.js";
+import type {KvCacheType} from "../kv/ggml.js";
+import {expectedLayout} from "../kv/KvBlob.js";
+import {loadStackedLogs, type StoredKv} from "../kv/KvLogCodec.js";
+import {encodeTokens, logTextOf, logTokens, type TokenizedLog} from "../kv/logKv.js";
+import {kvDataSize} from "../kv/seqState.js";
 import type {ModelRuntime} from "../runtime/ModelRuntime.js";
-import {expectedLayout} from "./KvBlob.js";
-import {encodeLogKv, loadStackedLogs, type StoredKv} from "./KvLogCodec.js";
-import type {KvCacheType} from "./ggml.js";
-import {kvDataSize} from "./seqState.js";
+import {mulberry32} from "./prng.js";
 import {renderPrompt} from "./verifyKv.js";
 
 /**
@@ -84,48 +86,30 @@ const words = {
         "assert.equal(parse(\"a,b\"), [\"a\", \"b\"]);", "SELECT id, name FROM users WHERE active = 1;"]
 };
 
-function prng(seed: number): () => number {
-    let s = seed >>> 0;
-    return () => {
-        s = (s + 0x6d2b79f5) >>> 0;
-        let t = s;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
-
-/** Coding-flavoured text of at least `nTokens` tokens, cut to exactly `nTokens`. */
-function syntheticTokens(runtime: ModelRuntime, nTokens: number, seed: number): number[] {
-    const random = prng(seed);
+/** Coding-flavoured text of about `nTokens` tokens (the text of exactly `nTokens` tokens, tokenized again with the log). */
+function syntheticText(runtime: ModelRuntime, nTokens: number, seed: number): string {
+    const random = mulberry32(seed);
     const pick = (list: readonly string[]) => list[Math.floor(random() * list.length)]!;
     let text = "";
-    let tokens: number[] = [];
+    let tokens: Token[] = [];
     while (tokens.length < nTokens) {
         for (let i = 0; i < 40; i++)
             text += random() < 0.3
                 ? `\n    ${pick(words.code)}\n`
                 : `I will ${pick(words.verbs)} ${pick(words.things)}: it ${pick(words.notes)}. `;
-        tokens = [...runtime.model.tokenize(text)];
+        tokens = runtime.model.tokenize(text);
     }
-    return tokens.slice(0, nTokens);
+    return runtime.model.detokenize(tokens.slice(0, nTokens)).trim();
 }
 
-interface Trace {
-    /** Whole log (BOS first when the model wants one). */
-    tokens: number[];
-    keepFrom: number;
-}
-
-function makeTraces(runtime: ModelRuntime, n: number, logTokens: number): Trace[] {
-    const bos = runtime.model.tokens.bos;
-    const withBos = bos != null && runtime.model.tokens.shouldPrependBosToken;
-    const lastLen = Math.max(1, Math.round(logTokens / 3));
+/** Synthetic two-response logs of about `logTokens` tokens (the last response about a third), tokenized as production does. */
+function makeTraces(runtime: ModelRuntime, n: number, logTokensEach: number, contextSize: number): TokenizedLog[] {
+    const lastLen = Math.max(1, Math.round(logTokensEach / 3));
     return Array.from({length: n}, (_, i) => {
-        const earlier = syntheticTokens(runtime, Math.max(1, logTokens - lastLen - (withBos ? 1 : 0)), 1000 + 2 * i);
-        const last = syntheticTokens(runtime, lastLen, 1001 + 2 * i);
-        const tokens = [...(withBos ? [bos] : []), ...earlier, ...last];
-        return {tokens, keepFrom: tokens.length - last.length};
+        const earlier = syntheticText(runtime, Math.max(1, logTokensEach - lastLen), 1000 + 2 * i);
+        const last = syntheticText(runtime, lastLen, 1001 + 2 * i);
+        const {text, last: lastResponse} = logTextOf([earlier, last]);
+        return logTokens(runtime.model, {logText: text, lastResponse}, contextSize);
     });
 }
 
@@ -192,13 +176,13 @@ export async function benchKv(runtime: ModelRuntime, options: BenchKvOptions = {
     const nGenLogs = Math.min(3, maxK);
 
     const prompt = await renderPrompt(runtime, options.request ?? defaultRequest);
-    const traces = makeTraces(runtime, maxK, logTokens);
-    const needed = maxK * logTokens + prompt.length + genTokens + 16;
+    const needed = maxK * (logTokens + 8) + prompt.length + genTokens + 16;
     if (needed > runtime.shape.trainContextSize)
         throw new HindsightError("PROMPT_TOO_LONG",
             `${maxK} traces of ${logTokens} tokens and the prompt (${needed} tokens) do not fit the model's context (${runtime.shape.trainContextSize}). Use a smaller --log-tokens.`);
     const context = await runtime.createContext({sequences: 1, contextSize: Math.min(roundUp(needed + 64, 256), runtime.shape.trainContextSize)});
     try {
+        const traces = makeTraces(runtime, maxK, logTokens, context.contextSize);
         const seq = context.getSequence();
 
         // warm-up (first decodes allocate buffers)
@@ -211,7 +195,7 @@ export async function benchKv(runtime: ModelRuntime, options: BenchKvOptions = {
         for (const [i, trace] of traces.entries()) {
             throwIfAborted(signal);
             const t0 = performance.now();
-            const e = await encodeLogKv(runtime, seq, trace.tokens, trace.keepFrom, signal);
+            const e = await encodeTokens(runtime, seq, trace, {signal});
             encodeMs += performance.now() - t0;
             logs.push({id: `bench-${i}`, blob: e.blob, tokens: e.tokens});
         }
@@ -232,7 +216,7 @@ export async function benchKv(runtime: ModelRuntime, options: BenchKvOptions = {
             progress(`k = ${k}: KV stack, text-all, text-last...`);
             const chosen = logs.slice(0, k);
 
-            const all = traces.slice(0, k).flatMap((t, i) => i === 0 ? t.tokens : t.tokens.slice(t.tokens[0] === runtime.model.tokens.bos ? 1 : 0));
+            const all = traces.slice(0, k).flatMap((t) => t.tokens);
             const last = chosen.flatMap((l) => l.tokens);
             let kvMs = Infinity, allMs = Infinity, lastMs = Infinity;
             let st = {nCells: 0, buildMs: Infinity, loadMs: Infinity};

@@ -1,7 +1,8 @@
 /**
  * The editor-free part of inline suggestions: prompt building (fill-in-the-middle when the model has FIM tokens,
  * else a plain continuation of the text before the cursor), the debounce, cancellation, the token and line caps
- * and trimming. The VS Code provider (InlineProvider.ts) and the model backend (inlineModel.ts) plug into it.
+ * and trimming. The model backend (InlineModel.ts) plugs into it; the VS Code provider (src/extension/inline) calls
+ * `InlineCompletions`, which joins the two.
  */
 
 /** The text of a model's fill-in-the-middle tokens (Qwen2.5-Coder: <|fim_prefix|>, <|fim_suffix|>, <|fim_middle|>). */
@@ -17,6 +18,8 @@ export interface InlineContext {
     /** Document text after the cursor. */
     suffix: string;
     languageId: string;
+    /** Past sessions of this workspace may seed the suggestion (`inline.useMemory`). Defaults to none. */
+    memory?: {workspace: string} | null;
 }
 
 export interface InlinePrompt {
@@ -239,12 +242,6 @@ export class InlineCompleter {
     }
 }
 
-/** VS Code's CancellationToken, as a tiny interface, becomes an AbortSignal at the boundary (STYLE.md point 4). */
-export interface CancellationTokenLike {
-    isCancellationRequested: boolean;
-    onCancellationRequested(listener: () => void): {dispose(): void};
-}
-
 /** Words of the text before the cursor that can find related past sessions (identifiers, the most recent last). */
 export function memoryQuery(prefix: string, maxWords = 24): string {
     const words = prefix.slice(-1500).match(/[A-Za-z_][A-Za-z0-9_]{2,}/g) ?? [];
@@ -253,12 +250,4 @@ export function memoryQuery(prefix: string, maxWords = 24): string {
         if (!recent.includes(word) && recent.length < maxWords)
             recent.push(word);
     return recent.reverse().join(" ");
-}
-
-export function toAbortSignal(token: CancellationTokenLike): {signal: AbortSignal, dispose: () => void} {
-    const controller = new AbortController();
-    if (token.isCancellationRequested)
-        controller.abort();
-    const subscription = token.onCancellationRequested(() => controller.abort());
-    return {signal: controller.signal, dispose: () => subscription.dispose()};
 }

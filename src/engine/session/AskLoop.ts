@@ -1,0 +1,183 @@
+import type {Token} from "node-llama-cpp";
+import {actionComplete, extractAnswer, nextQuery, parseAction, runTool, systemPrompt} from "../agent/react.js";
+import {offeredTools, type ToolHost, type ToolName} from "../agent/ToolHost.js";
+import {throwIfAborted} from "../errors.js";
+import type {ChatTurn, GenerateResult, Generator} from "../generation/Generator.js";
+import {kvFor} from "../kv/logKv.js";
+import type {StackedPrefix} from "../kv/StackedPrefix.js";
+import type {Retriever} from "../retrieval/Retriever.js";
+import type {ModelRuntime} from "../runtime/ModelRuntime.js";
+import type {LogRecord, LogStore} from "../store/index.js";
+import type {MemoryMode, ModeContext} from "./MemoryMode.js";
+import type {AskOptions, AskResult, AskTimings} from "./types.js";
+
+/** What a request runs on: the engine's model, store, generator over its one sequence, and that sequence's prefix. */
+export interface AskDeps {
+    runtime: ModelRuntime;
+    store: LogStore;
+    generator: Generator;
+    prefix: StackedPrefix;
+    /** A retriever over the store (null for a mode that does not retrieve). */
+    retriever(): Promise<Retriever>;
+}
+
+/** The options that shape a round's prompt (ask's, or score's). */
+type PromptOptions = Pick<AskOptions, "workspace" | "k" | "editorContext" | "query" | "answerPrefix" | "maxTokensPerRound" | "signal" | "onEvent"> & {
+    tools: readonly ToolName[];
+};
+
+/**
+ * One request's rounds: retrieve (accumulating logs across rounds), fit the logs and the prompt into the context
+ * (dropping the lowest-ranked logs), bring the logs in as the memory mode says (stacked KV, or text in the system
+ * prompt), generate, run a tool and go again, until an answer or the last round. `HindsightEngine` runs one at a
+ * time on its sequence.
+ */
+export class AskLoop {
+    public readonly timings: AskTimings = {retrieveMs: 0, kvLoadMs: 0, ttftMs: null, totalMs: 0, tokensPerSec: null};
+    private readonly t0 = performance.now();
+    private readonly used: LogRecord[] = [];
+    private readonly history: ChatTurn[] = [];
+    private readonly userText: string;
+    private readonly ctx: ModeContext;
+    private retriever: Retriever | null = null;
+    private generatedTokens = 0;
+    private generateMs = 0;
+    private promptTokens = 0;
+
+    public constructor(private readonly deps: AskDeps, private readonly mode: MemoryMode, private readonly request: string,
+        private readonly o: PromptOptions) {
+        this.userText = o.editorContext ? `${request}\n\n${o.editorContext}` : request;
+        this.ctx = {
+            request, maxTokensPerRound: o.maxTokensPerRound, signal: o.signal, generator: deps.generator,
+            account: (result) => this.account(result)
+        };
+    }
+
+    /** The tool names a system prompt lists for a host (none without one). */
+    public static toolsOf(tools: ToolHost | readonly ToolName[] | null): readonly ToolName[] {
+        return tools == null ? [] : Array.isArray(tools) ? tools as readonly ToolName[] : offeredTools(tools as ToolHost);
+    }
+
+    public get usedLogs(): string[] {
+        return this.used.map((l) => l.id);
+    }
+
+    public get elapsedMs(): number {
+        return performance.now() - this.t0;
+    }
+
+    private account(result: GenerateResult): void {
+        this.generatedTokens += result.tokens;
+        this.promptTokens += result.evaluatedPromptTokens;
+    }
+
+    /** Round 1's retrieval (with `query` when given); a mode that stacks nothing starts on a cleared sequence. */
+    public async begin(): Promise<void> {
+        this.deps.prefix.reset();
+        this.retriever = this.mode.retrieves ? await this.deps.retriever() : null;
+        throwIfAborted(this.o.signal);
+        await this.retrieve(1, this.o.query != null && this.o.query.trim() !== "" ? this.o.query : this.request);
+        if (this.mode.kv == null)
+            await this.deps.prefix.clear();
+    }
+
+    private async retrieve(round: number, query: string): Promise<void> {
+        if (this.retriever == null)
+            return;
+        const t = performance.now();
+        const hits = await this.retriever.retrieve(query, {k: this.o.k, workspace: this.o.workspace, exclude: new Set(this.usedLogs)});
+        for (const hit of hits) {
+            const log = await this.deps.store.getLog(hit.id);
+            if (log != null)
+                this.used.push(log);
+        }
+        this.timings.retrieveMs += performance.now() - t;
+        if (hits.length > 0)
+            this.o.onEvent?.({type: "retrieved", round, logIds: hits.map((h) => h.id)});
+    }
+
+    /** The round's prompt, with the logs that fit in place (stacked or in the system prompt), and the stacked cells. */
+    public async prepareRound(round: number): Promise<{prompt: Token[], prefixCells: number}> {
+        const {generator, prefix} = this.deps;
+        const answerPrefix = round === 1 ? this.o.answerPrefix : undefined;
+        let logs = [...this.used];
+        let prompt: Token[];
+        for (;;) {
+            const notes = await this.mode.notes(logs, this.ctx);
+            const turns: ChatTurn[] = [
+                {role: "system", text: systemPrompt({tools: this.o.tools, notes})},
+                {role: "user", text: this.userText},
+                ...this.history
+            ];
+            prompt = generator.renderChat(turns, answerPrefix);
+            const logCells = this.mode.kv != null ? logs.reduce((n, l) => n + l.nTokens, 0) : 0;
+            if (logCells + prompt.length + this.o.maxTokensPerRound <= generator.sequence.contextSize || logs.length === 0)
+                break;
+            logs = logs.slice(0, -1);
+        }
+        if (this.mode.kv == null)
+            return {prompt, prefixCells: 0};
+        const alone = this.mode.kv === "alone";
+        const t = performance.now();
+        const {runtime, store} = this.deps;
+        const restacked = await prefix.stack(logs.map((l) => l.id), async () => {
+            const kvs = [];
+            for (const log of logs)
+                kvs.push(await kvFor(runtime, store, generator.sequence, log, alone));
+            return kvs;
+        }, this.mode.kv);
+        if (restacked)
+            this.timings.kvLoadMs += performance.now() - t;
+        return {prompt, prefixCells: prefix.cells};
+    }
+
+    /** The rounds of `ask`; `storeLog` keeps the finished task (when `log`). */
+    public async run(o: AskOptions, storeLog: (responses: string[]) => Promise<{id: string}>): Promise<AskResult> {
+        await this.begin();
+        const responses: string[] = [];
+        let answer = "";
+        let round = 0;
+        while (round < o.maxRounds) {
+            round++;
+            o.onEvent?.({type: "round", round});
+            throwIfAborted(o.signal);
+            const {prompt, prefixCells} = await this.prepareRound(round);
+
+            const isLast = round === o.maxRounds;
+            const start = round === 1 ? o.answerPrefix ?? "" : "";
+            if (start !== "")
+                o.onText?.(start);
+            const result = await this.deps.generator.generate(prefixCells, prompt, {
+                maxTokens: o.maxTokensPerRound,
+                signal: o.signal,
+                onText: (text) => o.onText?.(text),
+                stopWhen: isLast || o.tools == null ? undefined : (text) => actionComplete(start + text)
+            });
+            if (round === 1 && result.firstTokenMs != null)
+                this.timings.ttftMs = this.elapsedMs - (result.generateMs - result.firstTokenMs);
+            this.account(result);
+            this.generateMs += result.generateMs - (result.firstTokenMs ?? 0);
+            const response = (start + result.text).trim();
+            responses.push(response);
+
+            const action = o.tools != null && !isLast ? parseAction(response) : null;
+            if (action == null) {
+                answer = extractAnswer(response);
+                break;
+            }
+            o.onEvent?.({type: "tool", round, tool: action.tool, argument: action.argument});
+            const observation = await runTool(o.tools!, action, responses);
+            o.onText?.(`\n[${action.tool} ${action.argument}]\n`);
+            this.history.push({role: "assistant", text: response}, {role: "user", text: `OBSERVATION:\n${observation}`});
+            await this.retrieve(round + 1, nextQuery(action, response));
+        }
+
+        const logId = o.log && responses.length > 0 ? (await storeLog(responses)).id : null;
+        this.timings.totalMs = this.elapsedMs;
+        this.timings.tokensPerSec = this.generateMs > 0 && this.generatedTokens > 1 ? (this.generatedTokens - 1) / (this.generateMs / 1000) : null;
+        return {
+            answer, rounds: round, responses, usedLogs: this.usedLogs, logId, timings: this.timings,
+            tokens: {prompt: this.promptTokens, generated: this.generatedTokens}
+        };
+    }
+}

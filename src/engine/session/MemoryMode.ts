@@ -1,0 +1,37 @@
+import type {GenerateResult, Generator} from "../generation/Generator.js";
+import type {LogRecord} from "../store/index.js";
+import type {AskMode} from "./types.js";
+
+/** What a memory mode may use while a request runs. */
+export interface ModeContext {
+    readonly request: string;
+    readonly maxTokensPerRound: number;
+    readonly signal?: AbortSignal;
+    readonly generator: Generator;
+    /** Counts an extra model call (reflection's) into the request's token figures. */
+    account(result: GenerateResult): void;
+}
+
+/**
+ * How one memory mode brings the retrieved logs into a round (one object per request, from `session/modes/`):
+ * - `retrieves`: whether rounds retrieve logs at all;
+ * - `kv`: which KV of each log it stacks in front of the prompt (`"in-context"`: the last response encoded with
+ *   its log before it; `"alone"`: without it), or null for none. A stacked mode re-stacks only when the set of
+ *   logs that fit changes (`StackedPrefix`); a mode with none starts each request on a cleared sequence;
+ * - `notes`: what it adds to the system prompt for the logs that fit (called again whenever fitting drops one).
+ */
+export interface MemoryMode {
+    readonly name: AskMode;
+    readonly retrieves: boolean;
+    readonly kv: "in-context" | "alone" | null;
+    notes(logs: readonly LogRecord[], ctx: ModeContext): Promise<string>;
+}
+
+export type MemoryModeFactory = () => MemoryMode;
+
+/** The logs as text for the system prompt: each past task with its last response, or its whole log. */
+export function pastText(logs: readonly LogRecord[], whole: boolean): string {
+    return logs.map((l, i) => `[${i + 1}] Past task: ${l.task}\n${whole ? l.logText.trim() : l.lastResponse}`).join("\n\n");
+}
+
+export const noNotes = async (): Promise<string> => "";

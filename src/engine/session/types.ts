@@ -1,0 +1,83 @@
+import type {ToolHost} from "../agent/ToolHost.js";
+import type {ToolName} from "../agent/ToolHost.js";
+import type {AskMode} from "../options.js";
+
+export type {AskMode};
+
+export interface AskOptions {
+    /** Workspace the request belongs to; logs are searched and stored under it. */
+    workspace: string;
+    /** Defaults to `"kv"`. */
+    mode: AskMode;
+    /** Logs retrieved per query. Defaults to 3. */
+    k: number;
+    /** Rounds of think/act/observe. Defaults to 4. */
+    maxRounds: number;
+    /** Tokens the model may write per round. Defaults to 384. */
+    maxTokensPerRound: number;
+    /** Store this task as a new log when it ends. Defaults to `true`. */
+    log: boolean;
+    /** Tools over the workspace; null gives the model none. Defaults to `null`. */
+    tools: ToolHost | null;
+    /** Editor context (file, selection) appended to the request. */
+    editorContext?: string;
+    /**
+     * The text the first round retrieves logs with. Defaults to the request. A host whose request wraps the user's
+     * words in fixed instructions passes the words alone, so that the instructions do not decide what is retrieved.
+     */
+    query?: string;
+    /**
+     * Text the first round's reply starts with (for example a function signature to complete), placed right after
+     * the assistant turn opener; it is part of that round's response. Defaults to none.
+     */
+    answerPrefix?: string;
+    signal?: AbortSignal;
+    onText?(text: string): void;
+    onEvent?(event: AskEvent): void;
+}
+
+export type AskEvent =
+    | {type: "retrieved", round: number, logIds: string[]}
+    | {type: "round", round: number}
+    | {type: "tool", round: number, tool: string, argument: string};
+
+export interface AskTimings {
+    retrieveMs: number;
+    kvLoadMs: number;
+    ttftMs: number | null;
+    totalMs: number;
+    tokensPerSec: number | null;
+}
+
+export interface AskResult {
+    answer: string;
+    rounds: number;
+    responses: string[];
+    /** Provenance: the past sessions this answer reused, in retrieval order. */
+    usedLogs: string[];
+    logId: string | null;
+    timings: AskTimings;
+    tokens: {prompt: number, generated: number};
+}
+
+/** What `score` takes: the options of `ask` that shape the first round's prompt. */
+export interface ScoreOptions extends Pick<AskOptions, "workspace" | "mode" | "k" | "editorContext" | "query" | "answerPrefix" | "signal"> {
+    /** Tools the system prompt lists: a host (its offered tools) or the names. Defaults to none. */
+    tools: ToolHost | readonly ToolName[] | null;
+}
+
+export interface ScoreResult {
+    /** Mean natural-log probability per token of the continuation. */
+    meanLogProb: number;
+    /** Sum of the tokens' log probabilities. */
+    sumLogProb: number;
+    /** Tokens of the continuation. */
+    tokens: number;
+    /** Tokens of the round-1 prompt (stacked log cells not counted). */
+    promptTokens: number;
+    /** Cells of stacked logs in front of the prompt (KV modes). */
+    prefixCells: number;
+    /** The past sessions in the prompt, in retrieval order. */
+    usedLogs: string[];
+    timings: {retrieveMs: number, kvLoadMs: number, scoreMs: number, totalMs: number};
+}
