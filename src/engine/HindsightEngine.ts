@@ -140,21 +140,30 @@ export class HindsightEngine {
     }
 
     /** Encodes KV (and embeddings) for the loaded model for every log that lacks them. */
-    public reencodeAll(onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<{encoded: number, total: number}> {
+    /**
+     * Brings every log up to the loaded models: encodes KV for the chat model where a log has none, and embeds the
+     * log in this engine's embedding space where it has no vector there (after a change of embedding model old logs
+     * would otherwise never be found by similarity). Returns how many logs got KV (`encoded`) and vectors (`embedded`).
+     */
+    public reencodeAll(onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<{encoded: number, embedded: number, total: number}> {
         return this.exclusive(async () => {
             const logs = await this.store.listLogs();
-            let encoded = 0;
+            const embeddedAlready = await this.store.embeddedLogIds(this.embeddingSpace);
+            let encoded = 0, embedded = 0;
             const embedder = await this.getEmbedder();
             for (const [i, log] of logs.entries()) {
                 throwIfAborted(signal);
                 if (await this.store.getKv(log.id, kvFingerprint(this.runtime)) == null) {
                     await kvFor(this.runtime, this.store, this.generator.sequence, log);
-                    await this.store.putEmbedding(log.id, {space: this.embeddingSpace, vector: await embedder.embed(`${log.task}\n${log.lastResponse}`)});
                     encoded++;
+                }
+                if (!embeddedAlready.has(log.id)) {
+                    await this.store.putEmbedding(log.id, {space: this.embeddingSpace, vector: await embedder.embed(`${log.task}\n${log.lastResponse}`)});
+                    embedded++;
                 }
                 onProgress?.(i + 1, logs.length);
             }
-            return {encoded, total: logs.length};
+            return {encoded, embedded, total: logs.length};
         });
     }
 

@@ -176,7 +176,7 @@ export function memoryCommands(deps: CommandDeps): vscode.Disposable[] {
         });
         memory.changed();
         if (arg == null)
-            void vscode.window.showInformationMessage(`Hindsight: encoded ${result.encoded} of ${result.total} past sessions.`);
+            void vscode.window.showInformationMessage(`Hindsight: encoded ${result.encoded} of ${result.total} past sessions (${result.embedded} embedded for retrieval).`);
         return result;
     }));
 

@@ -49,6 +49,27 @@ describe("engine with a dedicated embedding model @model", function () {
         }
     });
 
+    it("reencodeAll embeds old logs in a new embedding space, even when their KV is already there", async function () {
+        const own = await HindsightEngine.create(runtime, store);
+        const log = await own.storeLog({task: "rename the config loader", workspace: dir, responses: ["ANSWER: load_config -> read_config"]});
+        await own.dispose();
+        const dedicated = await HindsightEngine.create(runtime, store, {embeddingModelPath: embeddingModel});
+        try {
+            assert.ok(!(await store.embeddedLogIds(dedicated.embeddingSpace)).has(log.id), "not yet in the new space");
+            const first = await dedicated.reencodeAll();
+            assert.equal(first.encoded, 0, "the chat model's KV was already stored");
+            assert.ok(first.embedded >= 1, "the old log is embedded in the new space");
+            assert.ok((await store.embeddedLogIds(dedicated.embeddingSpace)).has(log.id));
+            const embedder = await dedicated.getEmbedder();
+            const hits = await store.searchVector(dedicated.embeddingSpace, await embedder.embed("rename the config loader\nANSWER: load_config -> read_config"), {k: 5});
+            assert.ok(hits.some((h) => h.id === log.id), "found by similarity in the new space");
+            const again = await dedicated.reencodeAll();
+            assert.deepEqual([again.encoded, again.embedded], [0, 0], "nothing left to do");
+        } finally {
+            await dedicated.dispose();
+        }
+    });
+
     it("refuses a missing or non-GGUF embedding model before loading anything", async function () {
         const notGguf = path.join(dir, "notes.txt");
         await fs.writeFile(notGguf, "not a model");

@@ -95,7 +95,7 @@ export async function logsCommand(ctx: CliContext, args: ParsedArgs): Promise<Co
         case "reencode": return withEngine(ctx, args, async (engine) => {
             const result = await engine.reencodeAll((done, total) => ctx.info(`re-encoding ${done}/${total}`), ctx.signal);
             return {json: {...result, fingerprint: engine.runtime.fingerprint.id},
-                text: `Encoded ${result.encoded} of ${result.total} log(s) for ${engine.runtime.fingerprint.id}.`};
+                text: `Encoded ${result.encoded} of ${result.total} log(s) for ${engine.runtime.fingerprint.id}; embedded ${result.embedded} for retrieval.`};
         });
         default:
             throw new HindsightError("INVALID_ARGUMENT", `Unknown logs command "${sub}". ${usage}`);

@@ -225,6 +225,18 @@ export class LogStore {
         });
     }
 
+    /** The ids of the logs that have an embedding in `space` (none when the space has no table). */
+    public async embeddedLogIds(space: string): Promise<Set<string>> {
+        this.#assertOpen();
+        return lanceOp("list the embedded logs", async () => {
+            const found = await this.#vectorTable(space);
+            if (found == null)
+                return new Set<string>();
+            const rows = await found.table.query().select(["logId"]).toArray() as Row[];
+            return new Set(rows.map((row) => String(row.logId)));
+        });
+    }
+
     /** The embedding spaces that have a table in this store. */
     public async embeddingSpaces(): Promise<string[]> {
         this.#assertOpen();
