@@ -20,6 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import {fileURLToPath} from "node:url";
 import {promisify} from "node:util";
+import {mulberry32} from "../../src/engine/diagnostics/prng.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -615,18 +616,6 @@ export function resolveTinyModelShape(opts: TinyModelOptions): TinyModelShape {
     if (shape.headDim % 2 !== 0) throw new Error("tinyGguf: head_dim (nEmbd / nHead) must be even for RoPE");
     if (nHead % nHeadKv !== 0) throw new Error("tinyGguf: nHead must be a multiple of nHeadKv");
     return shape;
-}
-
-/** mulberry32: a tiny, fast 32-bit PRNG; returns floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
 }
 
 function hash32(s: string): number {
