@@ -177,6 +177,25 @@ describe("extension bundle in plain Node (fake vscode module at the boundary)", 
         }
     });
 
+    it("@model the chat is a conversation: a follow-up's log names the previous request; New Chat starts over (SmolLM2)", async function () {
+        this.timeout(300_000);
+        const loaded = activate({"hindsight.modelPath": await realTestModel(), "hindsight.maxTokens": 24, "hindsight.maxRounds": 1});
+        const run = (id: string, arg: unknown = {}) => Promise.resolve(loaded.fake.commands.get(id)!(arg));
+        try {
+            await loaded.api.whenReady();
+            const first = "Write a Python function add(a, b).";
+            await run("hindsight.ask", {request: first});
+            const second = await run("hindsight.ask", {request: "Now rename it to plus."}) as {logId: string};
+            await run("hindsight.newChat");
+            const third = await run("hindsight.ask", {request: "What is a list comprehension?"}) as {logId: string};
+            const tasks = new Map((await run("hindsight.listMemory") as {id: string, task: string}[]).map((l) => [l.id, l.task]));
+            assert.equal(tasks.get(second.logId), `(after "${first}") Now rename it to plus.`);
+            assert.equal(tasks.get(third.logId), "What is a list comprehension?", "a new chat has no earlier turns");
+        } finally {
+            await shutdown(loaded);
+        }
+    });
+
     it("@model asks, remembers, reuses, marks, exports, forgets and suggests inline through the bundle (SmolLM2)", async function () {
         this.timeout(600_000);
         const modelPath = await realTestModel();
