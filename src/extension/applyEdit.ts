@@ -5,7 +5,8 @@ const SCHEME = "hindsight-proposal";
 /**
  * "Apply to file": the code becomes a proposed version of the target file (replacing the selection, or the whole
  * file when nothing is selected), shown with vscode.diff; the user applies or discards it. Applying marks the
- * answer's log accepted, discarding marks it rejected, and undoing an applied edit soon after marks it rejected.
+ * answer's log accepted (unless it was rejected: a thumbs-down wins), discarding marks it rejected, and undoing an
+ * applied edit soon after marks it rejected.
  */
 export class ProposalService implements vscode.TextDocumentContentProvider, vscode.Disposable {
     private readonly proposals = new Map<string, string>();

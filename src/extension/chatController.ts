@@ -2,6 +2,7 @@ import {randomUUID} from "node:crypto";
 import * as vscode from "vscode";
 import type {AskMode} from "../engine/index.js";
 import {toWebview, type ChatEntry, type ReusedLog, type ToWebviewMessage} from "../shared/protocol.js";
+import {conversationOf} from "./chatConversation.js";
 import {requireEngineModule, errorCode, errorMessage} from "./engineLoader.js";
 import type {EngineHost} from "./engineHost.js";
 import {workspaceKey, type HostSettings} from "./settings.js";
@@ -29,8 +30,9 @@ const MAX_HISTORY = 200;
 const MAX_ATTACH_CHARS = 6000;
 
 /**
- * The chat: one conversation per workspace (kept in workspaceState), requests from the view or from commands,
- * each streamed to the view as `stream` messages. The engine serialises requests; each has its own AbortController.
+ * The chat: one conversation per workspace (kept in workspaceState; New Chat starts a new one), requests from the
+ * view or from commands, each sent with the conversation's earlier exchanges and streamed to the view as `stream`
+ * messages. The engine serialises requests; each has its own AbortController.
  */
 export class ChatController implements vscode.Disposable {
     private history: ChatEntry[];
@@ -78,6 +80,8 @@ export class ChatController implements vscode.Disposable {
         const text = req.request.trim();
         const user: ChatEntry = {id: requestId, role: "user", text, done: true, logId: null, reused: []};
         const answer: ChatEntry = {id: requestId, role: "assistant", text: "", done: false, logId: null, reused: []};
+        // the earlier exchanges since the last New Chat (finished ones only) reach the model with this request
+        const conversation = conversationOf(this.history);
         this.history.push(user, answer);
         this.send(toWebview("started", {requestId, text}));
         const abort = new AbortController();
@@ -96,6 +100,7 @@ export class ChatController implements vscode.Disposable {
                 tools: trusted && folder != null ? new engine.DirectoryToolHost(folder.uri.fsPath, settings.excludeGlobs) : null,
                 log: trusted,
                 editorContext,
+                conversation,
                 signal: abort.signal,
                 onText: (chunk) => {
                     answer.text += chunk;

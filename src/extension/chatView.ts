@@ -9,7 +9,7 @@ export interface ChatActions {
     openSession(logId: string): Promise<void>;
     forget(logId: string): Promise<void>;
     mark(logId: string, outcome: "accepted" | "rejected"): Promise<void>;
-    insert(code: string): Promise<void>;
+    insert(code: string, logId: string | null): Promise<void>;
     apply(code: string, logId: string | null): Promise<void>;
     reportError(err: unknown): void;
 }
@@ -98,7 +98,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
                 void vscode.window.setStatusBarMessage("Hindsight: code copied", 2000);
                 return;
             case "insert":
-                return this.actions.insert(message.payload.code);
+                return this.actions.insert(message.payload.code, message.payload.logId);
             case "apply":
                 return this.actions.apply(message.payload.code, message.payload.logId);
             case "setAttachSelection":

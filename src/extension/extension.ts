@@ -62,7 +62,7 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
 
     let proposals: ProposalService | undefined;
     feature("apply edits", () => {
-        proposals = new ProposalService((logId, outcome) => memory.mark(logId, outcome).catch(reportError));
+        proposals = new ProposalService((logId, outcome) => memory.markFromEditor(logId, outcome).catch(reportError));
         return proposals;
     });
 
@@ -73,11 +73,13 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
                 await memory.forget(logId);
             },
             mark: (logId, outcome) => memory.mark(logId, outcome),
-            insert: async (code) => {
+            insert: async (code, logId) => {
                 const editor = currentEditor();
                 if (editor == null)
                     throw new Error("Open a file to insert the code into.");
-                await editor.edit((edit) => edit.replace(editor.selection, code));
+                // using the answer's code is a sign it was right (a thumbs-down still wins)
+                if (await editor.edit((edit) => edit.replace(editor.selection, code)) && logId != null)
+                    await memory.markFromEditor(logId, "accepted");
             },
             apply: async (code, logId) => {
                 const editor = currentEditor();

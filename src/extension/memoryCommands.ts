@@ -5,6 +5,7 @@ import type {ChatController} from "./chatController.js";
 import type {ChatViewProvider} from "./chatView.js";
 import type {CommandDeps} from "./commands.js";
 import {registerCommand} from "./commandKit.js";
+import {editorOutcome} from "./editorOutcome.js";
 import type {EngineHost} from "./engineHost.js";
 import {filterMemory, type MemoryItem, type MemoryTreeProvider} from "./memoryView.js";
 import {CommandError} from "./ui.js";
@@ -29,6 +30,17 @@ export class MemoryService {
         await (await this.host.store()).setOutcome(logId, outcome);
         this.chat.outcomeChanged(logId, outcome);
         this.tree.refresh();
+    }
+
+    /**
+     * An outcome from the editor (the answer's code applied or inserted, or a proposal discarded or undone): as
+     * `mark`, except that using the code never turns a rejected log back to accepted (`editorOutcome`).
+     */
+    public async markFromEditor(logId: string, signal: "accepted" | "rejected"): Promise<void> {
+        const log = await (await this.host.store()).getLog(logId);
+        const outcome = log == null ? null : editorOutcome(log.outcome, signal);
+        if (outcome != null)
+            await this.mark(logId, outcome);
     }
 
     public async setPinned(logId: string, pinned: boolean): Promise<void> {

@@ -88,7 +88,7 @@ export const toHostSchemas = {
     forget: object({logId: str}),
     mark: object({logId: str, outcome: literal(...feedbackOutcomes)}),
     copy: object({code: str}),
-    insert: object({code: str}),
+    insert: object({code: str, logId: nullable(str)}),
     apply: object({code: str, logId: nullable(str)}),
     setAttachSelection: object({enabled: bool})
 } as const;

@@ -11,9 +11,10 @@ import {kvBytesFor, newLog, tokensFor} from "../support/storeFixtures.js";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const bin = path.join(root, "bin", "hindsight.js");
 
-function run(args: string[], env: Record<string, string> = {}) {
+function run(args: string[], env: Record<string, string> = {}, input?: string) {
     const result = spawnSync(process.execPath, [bin, ...args], {
         cwd: root,
+        input,
         encoding: "utf8",
         env: {...process.env, HINDSIGHT_MODEL: "", HINDSIGHT_STORE: "", ...env},
         timeout: 300_000
@@ -135,6 +136,28 @@ describe("CLI contract", function () {
         const unknownCommand = run(["frobnicate"]);
         assert.notEqual(unknownCommand.code, 0);
         assert.match(unknownCommand.stderr, /Unknown command "frobnicate"/);
+    });
+
+    it("chat: two lines piped in give two answers, the second a follow-up; exit 0 @model", async function () {
+        const model = await realTestModel();
+        const store = path.join(dir, "chat");
+        const ws = path.join(dir, "chat-ws");
+        await fs.mkdir(ws, {recursive: true});
+        const first = "Write a Python function add(a, b).";
+        const r = run(["chat", "--workspace", ws, "--mode", "none", "--max-rounds", "1", "--max-tokens", "24", "--threads", "1",
+            "--json", "--store", store, "--model", model], {}, `${first}\nNow rename it to plus.\n`);
+        assert.equal(r.code, 0, r.stderr);
+        const {turns} = JSON.parse(r.stdout) as {turns: {request: string, answer: string, logId: string}[]};
+        assert.deepEqual(turns.map((t) => t.request), [first, "Now rename it to plus."]);
+        assert.ok(turns.every((t) => typeof t.answer === "string" && typeof t.logId === "string"));
+        const shown = JSON.parse(run(["logs", "show", turns[1]!.logId, "--json", "--store", store]).stdout) as {task: string};
+        assert.equal(shown.task, `(after "${first}") Now rename it to plus.`);
+
+        const plain = run(["chat", "--workspace", ws, "--mode", "none", "--max-rounds", "1", "--max-tokens", "8", "--threads", "1",
+            "--no-log", "--store", store, "--model", model], {}, "Say hi.\n/new\nSay bye.\n/exit\nnever asked\n");
+        assert.equal(plain.code, 0, plain.stderr);
+        assert.match(plain.stderr, /\[new conversation\]/);
+        assert.match(plain.stdout, /\(2 turn\(s\)\)/);
     });
 
     it("ask, logs list/show/mark/export/import/rm round trip with the real model @model", async function () {

@@ -177,6 +177,94 @@ describe("extension bundle in plain Node (fake vscode module at the boundary)", 
         }
     });
 
+    it("insert at cursor and apply to file mark the answer's log accepted; a rejected log stays rejected", async () => {
+        const loaded = activate();
+        try {
+            const {LogStore} = await import("../../src/engine/store/index.js");
+            const file = path.join(loaded.tmp, "answers.jsonl");
+            {
+                await using source = await LogStore.open(path.join(loaded.tmp, "source"));
+                for (const id of ["good", "bad", "applied"])
+                    await source.addLog({id, workspace: "w", task: `task ${id}`, lastResponse: "r", logText: "r", nTokens: 2});
+                await source.exportTo(file);
+            }
+            const run = (id: string, arg?: unknown) => Promise.resolve(loaded.fake.commands.get(id)!(arg));
+            await run("hindsight.importMemory", {file});
+            await run("hindsight.markBad", {logId: "bad"});
+
+            const doc = new FakeDocument(loaded.fake.Uri.file(path.join(loaded.tmp, "ws", "parse.py")), "python", "x = 1\n");
+            let edits = 0;
+            const editor = {
+                document: doc, selection: new loaded.fake.Range(new loaded.fake.Position(1, 0), new loaded.fake.Position(1, 0)),
+                edit: async (change: (builder: {replace(range: unknown, text: string): void}) => void) => {
+                    change({replace: (_range, text) => {
+                        doc.text += text;
+                    }});
+                    edits++;
+                    return true;
+                }
+            };
+            const window = loaded.fake.module.window as Record<string, unknown>;
+            const workspace = loaded.fake.module.workspace as Record<string, unknown>;
+            window.activeTextEditor = editor;
+            window.showInformationMessage = async () => "Apply";
+            workspace.applyEdit = async () => {
+                edits++;
+                return true;
+            };
+            const view = new FakeWebviewView();
+            (loaded.fake.webviewProviders.get("hindsight.chat") as {resolveWebviewView(view: unknown): void}).resolveWebviewView(view);
+            view.fromPage({type: "ready", payload: {}});
+            await view.waitFor((m) => m.type === "init");
+
+            view.fromPage({type: "insert", payload: {code: "y = 2\n", logId: "good"}});
+            await view.waitFor((m) => m.type === "outcome" && m.payload.logId === "good" && m.payload.outcome === "accepted", 10_000);
+            assert.equal(doc.text, "x = 1\ny = 2\n");
+            view.fromPage({type: "apply", payload: {code: "z = 3\n", logId: "applied"}});
+            await view.waitFor((m) => m.type === "outcome" && m.payload.logId === "applied" && m.payload.outcome === "accepted", 10_000);
+
+            view.fromPage({type: "insert", payload: {code: "w = 4\n", logId: "bad"}});
+            view.fromPage({type: "apply", payload: {code: "v = 5\n", logId: "bad"}});
+            for (let i = 0; i < 200 && edits < 4; i++)
+                await new Promise((resolve) => setTimeout(resolve, 10));
+            assert.equal(edits, 4, "both edits were made");
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            assert.ok(!view.posted.some((m) => (m as {type: string, payload: {logId?: string, outcome?: string}}).type === "outcome" &&
+                (m as {payload: {logId: string, outcome: string}}).payload.logId === "bad" &&
+                (m as {payload: {outcome: string}}).payload.outcome === "accepted"), "the thumbs-down wins");
+            const store = await LogStore.open(path.join(loaded.tmp, "global-storage", "store"), {readOnly: true});
+            try {
+                assert.deepEqual(await Promise.all(["good", "bad", "applied"].map(async (id) => (await store.getLog(id))?.outcome)),
+                    ["accepted", "rejected", "accepted"]);
+            } finally {
+                store.close();
+            }
+            for (let i = 0; i < 100 && loaded.api.status().memorySize !== 3; i++)
+                await new Promise((resolve) => setTimeout(resolve, 20));
+        } finally {
+            await shutdown(loaded);
+        }
+    });
+
+    it("@model the chat is a conversation: a follow-up's log names the previous request; New Chat starts over (SmolLM2)", async function () {
+        this.timeout(300_000);
+        const loaded = activate({"hindsight.modelPath": await realTestModel(), "hindsight.maxTokens": 24, "hindsight.maxRounds": 1});
+        const run = (id: string, arg: unknown = {}) => Promise.resolve(loaded.fake.commands.get(id)!(arg));
+        try {
+            await loaded.api.whenReady();
+            const first = "Write a Python function add(a, b).";
+            await run("hindsight.ask", {request: first});
+            const second = await run("hindsight.ask", {request: "Now rename it to plus."}) as {logId: string};
+            await run("hindsight.newChat");
+            const third = await run("hindsight.ask", {request: "What is a list comprehension?"}) as {logId: string};
+            const tasks = new Map((await run("hindsight.listMemory") as {id: string, task: string}[]).map((l) => [l.id, l.task]));
+            assert.equal(tasks.get(second.logId), `(after "${first}") Now rename it to plus.`);
+            assert.equal(tasks.get(third.logId), "What is a list comprehension?", "a new chat has no earlier turns");
+        } finally {
+            await shutdown(loaded);
+        }
+    });
+
     it("@model asks, remembers, reuses, marks, exports, forgets and suggests inline through the bundle (SmolLM2)", async function () {
         this.timeout(600_000);
         const modelPath = await realTestModel();

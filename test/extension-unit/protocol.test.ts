@@ -35,7 +35,8 @@ describe("extension protocol", () => {
                 toHost("mark", {logId: "L", outcome: "accepted"}),
                 toHost("mark", {logId: "L", outcome: "rejected"}),
                 toHost("copy", {code: "x"}),
-                toHost("insert", {code: "x"}),
+                toHost("insert", {code: "x", logId: null}),
+                toHost("insert", {code: "x", logId: "L"}),
                 toHost("apply", {code: "x", logId: null}),
                 toHost("setAttachSelection", {enabled: true})
             ];

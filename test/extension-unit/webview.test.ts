@@ -141,7 +141,7 @@ describe("chat webview (built bundle in jsdom)", () => {
         host.click(".message.assistant .copy");
         assert.deepEqual(host.last(), {type: "copy", payload: {code: "const x = 1 < 2;"}});
         host.click(".message.assistant .insert");
-        assert.deepEqual(host.last(), {type: "insert", payload: {code: "const x = 1 < 2;"}});
+        assert.deepEqual(host.last(), {type: "insert", payload: {code: "const x = 1 < 2;", logId: "L"}});
         host.click(".message.assistant .apply");
         assert.deepEqual(host.last(), {type: "apply", payload: {code: "const x = 1 < 2;", logId: "L"}});
     });

@@ -4,27 +4,32 @@ import {optFlag, optInt, optString, type ParsedArgs} from "../args.js";
 import type {CliContext, CommandResult} from "../CliContext.js";
 import {withEngine} from "../openEngine.js";
 
+/** The options `ask` and `chat` share: mode, k, rounds, tokens per round, workspace, logging. */
+export function askSettings(args: ParsedArgs) {
+    const mode = optString(args, "mode") ?? defaults.mode;
+    if (!isOneOf(askModes, mode))
+        throw new HindsightError("INVALID_ARGUMENT", `--mode must be one of ${askModes.join(", ")}.`);
+    return {
+        mode,
+        k: optInt(args, "k", defaults.k, {min: 0, max: 20}),
+        maxRounds: optInt(args, "max-rounds", defaults.maxRounds, {min: 1, max: 20}),
+        maxTokensPerRound: optInt(args, "max-tokens", defaults.maxTokensPerRound, {min: 1, max: 8192}),
+        workspace: path.resolve(optString(args, "workspace") ?? process.cwd()),
+        log: !optFlag(args, "no-log")
+    };
+}
+
 /** `hindsight ask "REQUEST" [--workspace DIR] [--mode kv] [--k 3] [--max-rounds N] [--no-log]` */
 export async function askCommand(ctx: CliContext, args: ParsedArgs): Promise<CommandResult> {
     const request = args.positionals.join(" ").trim();
     if (request === "")
         throw new HindsightError("INVALID_ARGUMENT", "The request is empty. Usage: hindsight ask \"what to do\" [--workspace DIR].");
-    const mode = optString(args, "mode") ?? defaults.mode;
-    if (!isOneOf(askModes, mode))
-        throw new HindsightError("INVALID_ARGUMENT", `--mode must be one of ${askModes.join(", ")}.`);
-    const k = optInt(args, "k", defaults.k, {min: 0, max: 20});
-    const maxRounds = optInt(args, "max-rounds", defaults.maxRounds, {min: 1, max: 20});
-    const maxTokens = optInt(args, "max-tokens", defaults.maxTokensPerRound, {min: 1, max: 8192});
-    const workspace = path.resolve(optString(args, "workspace") ?? process.cwd());
+    const settings = askSettings(args);
+    const {workspace} = settings;
 
     return withEngine(ctx, args, async (engine) => {
         const result = await engine.ask(request, {
-            workspace,
-            mode,
-            k,
-            maxRounds,
-            maxTokensPerRound: maxTokens,
-            log: !optFlag(args, "no-log"),
+            ...settings,
             tools: new DirectoryToolHost(workspace),
             signal: ctx.signal,
             onText: (text) => ctx.stream(text),

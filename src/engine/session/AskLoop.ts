@@ -8,6 +8,7 @@ import type {StackedPrefix} from "../kv/StackedPrefix.js";
 import type {Retriever} from "../retrieval/Retriever.js";
 import type {ModelRuntime} from "../runtime/ModelRuntime.js";
 import type {LogRecord, LogStore} from "../store/index.js";
+import {fitPrompt} from "./conversation.js";
 import type {MemoryMode, ModeContext} from "./MemoryMode.js";
 import type {AskOptions, AskResult, AskTimings} from "./types.js";
 
@@ -22,7 +23,7 @@ export interface AskDeps {
 }
 
 /** The options that shape a round's prompt (ask's, or score's). */
-type PromptOptions = Pick<AskOptions, "workspace" | "k" | "editorContext" | "query" | "answerPrefix" | "maxTokensPerRound" | "signal" | "onEvent"> & {
+type PromptOptions = Pick<AskOptions, "workspace" | "k" | "editorContext" | "query" | "answerPrefix" | "conversation" | "maxTokensPerRound" | "signal" | "onEvent"> & {
     tools: readonly ToolName[];
 };
 
@@ -100,21 +101,20 @@ export class AskLoop {
     public async prepareRound(round: number): Promise<{prompt: Token[], prefixCells: number}> {
         const {generator, prefix} = this.deps;
         const answerPrefix = round === 1 ? this.o.answerPrefix : undefined;
-        let logs = [...this.used];
-        let prompt: Token[];
-        for (;;) {
+        const fitted = await fitPrompt(this.o.conversation ?? [], this.used, async (conversation, logs) => {
             const notes = await this.mode.notes(logs, this.ctx);
             const turns: ChatTurn[] = [
                 {role: "system", text: systemPrompt({tools: this.o.tools, notes})},
+                ...conversation,
                 {role: "user", text: this.userText},
                 ...this.history
             ];
-            prompt = generator.renderChat(turns, answerPrefix);
+            const prompt = generator.renderChat(turns, answerPrefix);
             const logCells = this.mode.kv != null ? logs.reduce((n, l) => n + l.nTokens, 0) : 0;
-            if (logCells + prompt.length + this.o.maxTokensPerRound <= generator.sequence.contextSize || logs.length === 0)
-                break;
-            logs = logs.slice(0, -1);
-        }
+            return {fits: logCells + prompt.length + this.o.maxTokensPerRound <= generator.sequence.contextSize, value: prompt};
+        });
+        const prompt: Token[] = fitted.value;
+        const logs = fitted.logs;
         if (this.mode.kv == null)
             return {prompt, prefixCells: 0};
         const alone = this.mode.kv === "alone";

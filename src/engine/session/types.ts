@@ -1,8 +1,9 @@
 import type {ToolHost} from "../agent/ToolHost.js";
 import type {ToolName} from "../agent/ToolHost.js";
 import type {AskMode} from "../options.js";
+import type {ConversationTurn} from "./conversation.js";
 
-export type {AskMode};
+export type {AskMode, ConversationTurn};
 
 export interface AskOptions {
     /** Workspace the request belongs to; logs are searched and stored under it. */
@@ -31,6 +32,13 @@ export interface AskOptions {
      * the assistant turn opener; it is part of that round's response. Defaults to none.
      */
     answerPrefix?: string;
+    /**
+     * Earlier turns of this conversation, oldest first, rendered as chat turns between the system prompt and the
+     * request. When the prompt does not fit the context the oldest exchanges are dropped first (then the
+     * lowest-ranked logs); the request never is. Retrieval still uses the request (or `query`) alone. The stored
+     * log's task is the request preceded by the previous user request, shortened. Defaults to none.
+     */
+    conversation?: readonly ConversationTurn[];
     signal?: AbortSignal;
     onText?(text: string): void;
     onEvent?(event: AskEvent): void;
@@ -61,7 +69,7 @@ export interface AskResult {
 }
 
 /** What `score` takes: the options of `ask` that shape the first round's prompt. */
-export interface ScoreOptions extends Pick<AskOptions, "workspace" | "mode" | "k" | "editorContext" | "query" | "answerPrefix" | "signal"> {
+export interface ScoreOptions extends Pick<AskOptions, "workspace" | "mode" | "k" | "editorContext" | "query" | "answerPrefix" | "conversation" | "signal"> {
     /** Tools the system prompt lists: a host (its offered tools) or the names. Defaults to none. */
     tools: ToolHost | readonly ToolName[] | null;
 }
