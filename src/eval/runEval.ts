@@ -1,4 +1,4 @@
-import type {AskMode, AskOptions, AskResult, HindsightEngine, LogOutcome} from "../engine/index.js";
+import type {AskMode, AskOptions, AskResult, HindsightEngine, LogOutcome, ScoreOptions, ScoreResult} from "../engine/index.js";
 import {HindsightError, redactSecrets, throwIfAborted} from "../engine/index.js";
 import type {EvalTask} from "./datasets.js";
 import {itemKey, ProgressBar, type ItemRecord, type Journal} from "./Journal.js";
@@ -10,20 +10,8 @@ export type EvalPhase = "1" | "2" | "both";
 /** What phase 2 measures: `pass` answers each task (pass@1, EM); `logprob` scores the reference answer (no generation). */
 export type EvalMetric = "pass" | "logprob";
 
-/**
- * The engine's scoring call, once it lands (`engine.score(request, continuation, options)`, branch arch): the mean
- * log-probability per token of `continuation` as the assistant's reply to `request`, with the mode's memory in place,
- * in one forward pass. Its result is read as a number or as an object with the mean and, where given, the token
- * count and the logs used.
- */
-export type ScoreFn = (request: string, continuation: string, options: Partial<AskOptions> & {workspace: string}) =>
-    Promise<number | {meanLogprob?: number, meanLogProb?: number, logprob?: number, tokens?: number, nTokens?: number, usedLogs?: string[]}>;
-
-/** `engine.score` where this build's engine has it, else null. */
-export function scorerOf(engine: HindsightEngine): ScoreFn | null {
-    const score = (engine as unknown as {score?: unknown}).score;
-    return typeof score === "function" ? (score as ScoreFn).bind(engine) : null;
-}
+/** The engine's scoring call (`engine.score`): one forward pass over a given answer with the mode's memory in place. */
+export type ScoreFn = (request: string, continuation: string, options: Partial<ScoreOptions> & {workspace: string}) => Promise<ScoreResult>;
 
 export interface RunEvalOptions {
     modes: readonly AskMode[];
@@ -59,11 +47,9 @@ export function hitTokenCap(result: Pick<AskResult, "rounds" | "responses" | "to
 
 /** The ask options of a task: the suite's limits, logging off, and the task's answer prefix where it has one. */
 export function askOptionsFor(suite: Suite, task: EvalTask, mode: AskMode, o: RunEvalOptions): Partial<AskOptions> & {workspace: string} {
-    // `answerPrefix` is passed by spreading, so this compiles against an engine that does not declare the option yet
-    const prefix: {answerPrefix?: string} = task.answerPrefix != null ? {answerPrefix: task.answerPrefix} : {};
     return {
         workspace: o.workspace, mode, k: o.k ?? 3, maxRounds: suite.maxRounds, maxTokensPerRound: suite.maxTokensPerRound,
-        log: false, tools: task.tools ?? suite.tools, query: task.query, signal: o.signal, ...prefix
+        log: false, tools: task.tools ?? suite.tools, query: task.query, signal: o.signal, answerPrefix: task.answerPrefix
     };
 }
 
@@ -161,11 +147,7 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
                 taskByLog.set(id, taskId);
         }
         if (o.metric === "logprob") {
-            const score = scorerOf(engine);
-            if (score == null)
-                throw new HindsightError("INVALID_ARGUMENT", "--metric logprob needs the engine's score() (one forward pass over a given answer), " +
-                    "which this build does not have yet.");
-            await runScores(score, suite, journal, {...o, testTasks, taskByLog, tick: (label) => bar?.tick(label)});
+            await runScores((request, continuation, options) => engine.score(request, continuation, options), suite, journal, {...o, testTasks, taskByLog, tick: (label) => bar?.tick(label)});
             return;
         }
         for (const task of testTasks) {
@@ -204,18 +186,16 @@ export async function runScores(score: ScoreFn, suite: Suite, journal: Journal,
             const t0 = performance.now();
             // with an answer prefix the engine puts the prefix in the reply itself: score only what follows it
             const continuation = task.answerPrefix != null && task.reference.startsWith(task.answerPrefix) ? task.reference.slice(task.answerPrefix.length) : task.reference;
-            const raw = await score(task.request, continuation, {...askOptionsFor(suite, task, mode, o), maxRounds: 1});
-            const value = typeof raw === "number" ? raw : raw.meanLogprob ?? raw.meanLogProb ?? raw.logprob;
-            if (value == null || !Number.isFinite(value))
-                throw new HindsightError("INTERNAL", `score() gave no mean log-probability for ${task.id} (${JSON.stringify(raw)}).`);
-            const usedLogs = typeof raw === "number" ? [] : raw.usedLogs ?? [];
-            const usedTasks = usedLogs.map((id) => o.taskByLog.get(id) ?? id);
-            const tokens = typeof raw === "number" ? undefined : raw.tokens ?? raw.nTokens;
+            const {workspace, k, tools, query, answerPrefix, signal} = askOptionsFor(suite, task, mode, o);
+            const scored = await score(task.request, continuation, {workspace, mode, k, tools, query, answerPrefix, signal});
+            if (!Number.isFinite(scored.meanLogProb))
+                throw new HindsightError("INTERNAL", `score() gave no finite mean log-probability for ${task.id} (${scored.meanLogProb}).`);
+            const usedTasks = scored.usedLogs.map((id) => o.taskByLog.get(id) ?? id);
             journal.append({
                 key, phase: "score", mode, taskId: task.id, ...(task.set != null ? {set: task.set} : {}), ...(task.parents.length > 0 ? {parents: task.parents} : {}),
-                answer: "", correct: false, detail: "", rounds: 1, tokensIn: 0, tokensOut: 0, ttftMs: null, totalMs: performance.now() - t0,
-                usedLogs, usedTasks, parentRetrieved: task.parents.length === 0 || typeof raw === "number" ? null : task.parents.some((p) => usedTasks.includes(p)),
-                logprob: value, ...(tokens != null ? {scoredTokens: tokens} : {}), finishedAt: new Date().toISOString()
+                answer: "", correct: false, detail: "", rounds: 1, tokensIn: scored.promptTokens, tokensOut: 0, ttftMs: null, totalMs: performance.now() - t0,
+                usedLogs: scored.usedLogs, usedTasks, parentRetrieved: task.parents.length === 0 ? null : task.parents.some((p) => usedTasks.includes(p)),
+                logprob: scored.meanLogProb, scoredTokens: scored.tokens, finishedAt: new Date().toISOString()
             });
             o.tick?.(`score ${mode} ${task.id}`);
         }
