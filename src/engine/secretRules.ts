@@ -37,7 +37,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     {id: "stripe-access-token", pattern: /\b(?:sk|rk|pk)_(?:live|test|prod)_[A-Za-z0-9]{10,99}\b/g, replace: whole},
     // Stripe webhook signing secrets: `whsec_` and base64.
     {id: "vendor:stripe-webhook-secret", pattern: /\bwhsec_[A-Za-z0-9+/=]{24,}/g, replace: whole},
-    // Slack: bot/user/legacy tokens, app-level tokens (`xapp-1-A…-…-…`), webhooks.
+    // Slack: bot/user/legacy tokens, app-level tokens (xapp, a digit, then three dash-separated parts), webhooks.
     {id: "slack-bot-token", pattern: /\bxox[abposre]-[A-Za-z0-9-]{10,}/g, replace: whole},
     {id: "slack-app-token", pattern: /\bxapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+/gi, replace: whole},
     {id: "slack-webhook-url", pattern: /https:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9/_+-]+/g, replace: whole},
