@@ -1,15 +1,10 @@
 import assert from "node:assert/strict";
-import fs from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import {systemPrompt} from "../../src/engine/agent/react.js";
 import {Generator, type ChatTurn} from "../../src/engine/generation/Generator.js";
-import {HindsightEngine} from "../../src/engine/HindsightEngine.js";
 import {ModelRuntime} from "../../src/engine/runtime/ModelRuntime.js";
 import {dropOldestExchange, fitPrompt, standaloneTask, type ConversationTurn} from "../../src/engine/session/conversation.js";
-import {LogStore} from "../../src/engine/store/index.js";
 import {realTestModel} from "../support/realModel.js";
-import {makeTinyModel} from "../support/tinyGguf.js";
+import {engineFixture, loadTinyExactModel} from "../support/engineFixture.js";
 
 const u = (text: string): ConversationTurn => ({role: "user", text});
 const a = (text: string): ConversationTurn => ({role: "assistant", text});
@@ -52,10 +47,6 @@ describe("conversation: the budget and the log task (model-free)", function () {
 
 describe("conversation: earlier turns in the prompt, on a tiny random-weight model", function () {
     this.timeout(180_000);
-    let dir: string;
-    let runtime: ModelRuntime;
-    let store: LogStore;
-    let engine: HindsightEngine;
     const workspace = "ws";
     const request = "Now make it async.";
     const continuation = "async function load() {}";
@@ -63,29 +54,16 @@ describe("conversation: earlier turns in the prompt, on a tiny random-weight mod
         u("Add error handling."), a("function load() { try { return readFileSync('config.json'); } catch { return null; } }")];
     const contextSize = 512;
 
-    before(async function () {
-        dir = await fs.mkdtemp(path.join(os.tmpdir(), "hs-conv-"));
-        const modelPath = await makeTinyModel({arch: "llama", nLayer: 2, nEmbd: 128, nHead: 4, nHeadKv: 2, seed: 7});
-        runtime = await ModelRuntime.load({modelPath, kvType: "f32", gpu: "cpu", threads: 1, contextSize, flashAttention: false});
-        store = await LogStore.open(path.join(dir, "store"));
-        engine = await HindsightEngine.create(runtime, store);
-    });
-
-    after(async function () {
-        await engine?.dispose();
-        await runtime?.dispose();
-        store?.close();
-        await fs.rm(dir, {recursive: true, force: true});
-    });
+    const f = engineFixture("hs-conv-", () => loadTinyExactModel({contextSize}));
 
     /** The prompt `ask` renders (mode none) for these earlier turns, as tokens and as text. */
     async function rendered(turns: readonly ConversationTurn[]) {
-        const context = await runtime.createContext({sequences: 1, contextSize});
+        const context = await f.runtime.createContext({sequences: 1, contextSize});
         try {
-            const generator = new Generator(runtime, context.getSequence());
+            const generator = new Generator(f.runtime, context.getSequence());
             const chat: ChatTurn[] = [{role: "system", text: systemPrompt({tools: [], notes: ""})}, ...turns, {role: "user", text: request}];
             const tokens = generator.renderChat(chat);
-            return {tokens: tokens.length, text: runtime.model.detokenize(tokens)};
+            return {tokens: tokens.length, text: f.runtime.model.detokenize(tokens)};
         } finally {
             await context.dispose();
         }
@@ -96,9 +74,9 @@ describe("conversation: earlier turns in the prompt, on a tiny random-weight mod
         const at = [systemPrompt({tools: [], notes: ""}).slice(0, 30), ...conversation.map((t) => t.text), request].map((s) => text.indexOf(s));
         assert.ok(at.every((i) => i >= 0), `every turn is in the prompt: ${at.join(",")}`);
         assert.deepEqual([...at].sort((x, y) => x - y), at, "in order");
-        const got = await engine.score(request, continuation, {workspace, mode: "none", conversation});
+        const got = await f.engine.score(request, continuation, {workspace, mode: "none", conversation});
         assert.equal(got.promptTokens, tokens);
-        const alone = await engine.score(request, continuation, {workspace, mode: "none"});
+        const alone = await f.engine.score(request, continuation, {workspace, mode: "none"});
         assert.equal(alone.promptTokens, (await rendered([])).tokens);
         assert.ok(got.promptTokens > alone.promptTokens);
     });
@@ -108,52 +86,35 @@ describe("conversation: earlier turns in the prompt, on a tiny random-weight mod
         const withoutOldest = (await rendered(conversation.slice(2))).tokens;
         assert.ok(full > withoutOldest);
         // a continuation long enough that the whole conversation no longer fits, but the newer exchange does
-        const words = runtime.model.tokenize(continuation).length;
+        const words = f.runtime.model.tokenize(continuation).length;
         const room = contextSize - full + Math.ceil((full - withoutOldest) / 2);
         const long = Array.from({length: Math.ceil(room / words)}, () => continuation).join(" ");
-        const n = runtime.model.tokenize(long).length;
+        const n = f.runtime.model.tokenize(long).length;
         assert.ok(full + n > contextSize && withoutOldest + n <= contextSize, `budget ${full}/${withoutOldest}/${n}`);
-        const got = await engine.score(request, long, {workspace, mode: "none", conversation});
+        const got = await f.engine.score(request, long, {workspace, mode: "none", conversation});
         assert.equal(got.promptTokens, withoutOldest);
     });
 });
 
 describe("conversation: a two-turn ask with a real model (SmolLM2-135M) @model", function () {
     this.timeout(180_000);
-    let dir: string;
-    let runtime: ModelRuntime;
-    let store: LogStore;
-    let engine: HindsightEngine;
     const workspace = "ws";
-
-    before(async function () {
-        dir = await fs.mkdtemp(path.join(os.tmpdir(), "hs-conv-real-"));
-        runtime = await ModelRuntime.load({modelPath: await realTestModel(), gpu: "cpu", threads: 1, contextSize: 2048});
-        store = await LogStore.open(path.join(dir, "store"));
-        engine = await HindsightEngine.create(runtime, store);
-    });
-
-    after(async function () {
-        await engine?.dispose();
-        await runtime?.dispose();
-        store?.close();
-        await fs.rm(dir, {recursive: true, force: true});
-    });
+    const f = engineFixture("hs-conv-real-", async () => ModelRuntime.load({modelPath: await realTestModel(), gpu: "cpu", threads: 1, contextSize: 2048}));
 
     it("the second turn's prompt grows by the first turn's text, and its log task names the first request", async function () {
         const first = "Write a Python function add(a, b) that returns their sum.";
         const second = "Now rename it to plus.";
         const options = {workspace, mode: "none" as const, maxRounds: 1, maxTokensPerRound: 32};
-        const one = await engine.ask(first, {...options, log: false});
+        const one = await f.engine.ask(first, {...options, log: false});
         assert.ok(one.answer.trim().length > 0);
         const conversation = [u(first), a(one.answer)];
-        const two = await engine.ask(second, {...options, conversation});
+        const two = await f.engine.ask(second, {...options, conversation});
         assert.ok(two.answer.trim().length > 0 && two.logId != null);
-        assert.equal((await store.getLog(two.logId!))!.task, `(after "${first}") ${second}`);
+        assert.equal((await f.store.getLog(two.logId!))!.task, `(after "${first}") ${second}`);
 
-        const alone = await engine.score(second, "def plus", {workspace, mode: "none"});
-        const withTurn = await engine.score(second, "def plus", {workspace, mode: "none", conversation});
-        const text = runtime.model.tokenize(first).length + runtime.model.tokenize(one.answer).length;
+        const alone = await f.engine.score(second, "def plus", {workspace, mode: "none"});
+        const withTurn = await f.engine.score(second, "def plus", {workspace, mode: "none", conversation});
+        const text = f.runtime.model.tokenize(first).length + f.runtime.model.tokenize(one.answer).length;
         const grew = withTurn.promptTokens - alone.promptTokens;
         assert.ok(grew >= text && grew <= text + 16, `grew by ${grew} tokens for ${text} tokens of text`);
     });

@@ -1,7 +1,4 @@
 import assert from "node:assert/strict";
-import fs from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import type {LlamaContextSequence, Token} from "node-llama-cpp";
 import {systemPrompt} from "../../src/engine/agent/react.js";
 import {HindsightError} from "../../src/engine/errors.js";
@@ -9,9 +6,7 @@ import {Generator, type ChatTurn} from "../../src/engine/generation/Generator.js
 import {HindsightEngine} from "../../src/engine/HindsightEngine.js";
 import {loadStackedLogs} from "../../src/engine/kv/KvLogCodec.js";
 import {kvFingerprint} from "../../src/engine/kv/logKv.js";
-import {ModelRuntime} from "../../src/engine/runtime/ModelRuntime.js";
-import {LogStore} from "../../src/engine/store/index.js";
-import {makeTinyModel} from "../support/tinyGguf.js";
+import {engineFixture, loadTinyExactModel} from "../support/engineFixture.js";
 
 /**
  * `HindsightEngine.score` on a tiny random-weight model (f32 weights and KV, flash attention off: deterministic to
@@ -39,45 +34,31 @@ const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.lengt
 
 describe("engine score: log probability of a continuation, one forward pass @model", function () {
     this.timeout(180_000);
-    let dir: string;
-    let runtime: ModelRuntime;
-    let store: LogStore;
-    let engine: HindsightEngine;
     let logId: string;
     const workspace = "ws";
     const request = "Why does the CSV parser split quoted fields on commas?";
     const continuation = "Because it splits every line on commas; use a quote-aware state machine.";
 
+    const f = engineFixture("hs-score-", () => loadTinyExactModel({contextSize: 1024, threads: 2}));
+
     before(async function () {
-        dir = await fs.mkdtemp(path.join(os.tmpdir(), "hs-score-"));
-        const modelPath = await makeTinyModel({arch: "llama", nLayer: 2, nEmbd: 128, nHead: 4, nHeadKv: 2, seed: 7});
-        runtime = await ModelRuntime.load({modelPath, kvType: "f32", gpu: "cpu", threads: 2, contextSize: 1024, flashAttention: false});
-        store = await LogStore.open(path.join(dir, "store"));
-        engine = await HindsightEngine.create(runtime, store);
-        const log = await engine.storeLog({task: "CSV parser splits quoted fields", workspace,
+        const log = await f.engine.storeLog({task: "CSV parser splits quoted fields", workspace,
             responses: ["I read parser.ts.", "The CSV parser splits quoted fields on commas: track quotes in a state machine."]});
         logId = log.id;
     });
 
-    after(async function () {
-        await engine?.dispose();
-        await runtime?.dispose();
-        store?.close();
-        await fs.rm(dir, {recursive: true, force: true});
-    });
-
     /** The round-1 prompt `ask` renders for `notes`, tokens of the continuation, and a fresh sequence. */
     async function reference(notes: string, answerPrefix?: string) {
-        const context = await runtime.createContext({sequences: 1, contextSize: 1024});
+        const context = await f.runtime.createContext({sequences: 1, contextSize: 1024});
         const seq = context.getSequence();
-        const generator = new Generator(runtime, seq);
+        const generator = new Generator(f.runtime, seq);
         const turns: ChatTurn[] = [{role: "system", text: systemPrompt({tools: [], notes})}, {role: "user", text: request}];
-        return {context, seq, prompt: generator.renderChat(turns, answerPrefix), continuation: runtime.model.tokenize(continuation)};
+        return {context, seq, prompt: generator.renderChat(turns, answerPrefix), continuation: f.runtime.model.tokenize(continuation)};
     }
 
     it("mode none: the mean and sum match log softmax of the logits computed by hand, and nothing is stored", async function () {
-        const before = await store.countLogs();
-        const got = await engine.score(request, continuation, {workspace, mode: "none"});
+        const before = await f.store.countLogs();
+        const got = await f.engine.score(request, continuation, {workspace, mode: "none"});
         const ref = await reference("");
         try {
             const want = await handScore(ref.seq, ref.prompt, ref.continuation);
@@ -92,21 +73,21 @@ describe("engine score: log probability of a continuation, one forward pass @mod
         } finally {
             await ref.context.dispose();
         }
-        assert.equal(await store.countLogs(), before, "score stores no log");
+        assert.equal(await f.store.countLogs(), before, "score stores no log");
     });
 
     it("mode kv: the retrieved log's KV is stacked in front, as ask does, and the figures match the hand computation on the same cells", async function () {
-        const got = await engine.score(request, continuation, {workspace, mode: "kv"});
+        const got = await f.engine.score(request, continuation, {workspace, mode: "kv"});
         assert.deepEqual(got.usedLogs, [logId]);
         const ref = await reference("");
         try {
-            const kv = (await store.getKv(logId, kvFingerprint(runtime)))!;
-            const stacked = await loadStackedLogs(runtime, ref.seq, [{id: logId, blob: kv.data, tokens: kv.tokens}]);
+            const kv = (await f.store.getKv(logId, kvFingerprint(f.runtime)))!;
+            const stacked = await loadStackedLogs(f.runtime, ref.seq, [{id: logId, blob: kv.data, tokens: kv.tokens}]);
             assert.equal(got.prefixCells, stacked.nCells);
             const want = await handScore(ref.seq, ref.prompt, ref.continuation);
             console.log(`      kv: mean ${got.meanLogProb.toFixed(4)} (hand ${mean(want).toFixed(4)}), ${got.prefixCells} stacked cells`);
             assert.ok(Math.abs(got.meanLogProb - mean(want)) <= TOL, `${got.meanLogProb} vs ${mean(want)}`);
-            const none = await engine.score(request, continuation, {workspace, mode: "none"});
+            const none = await f.engine.score(request, continuation, {workspace, mode: "none"});
             assert.ok(Math.abs(none.meanLogProb - got.meanLogProb) > 10 * TOL, "the stacked log changes the figure");
         } finally {
             await ref.context.dispose();
@@ -114,8 +95,8 @@ describe("engine score: log probability of a continuation, one forward pass @mod
     });
 
     it("mode text-last: the log's last response is in the system prompt; an answer prefix is scored after", async function () {
-        const log = (await store.getLog(logId))!;
-        const got = await engine.score(request, continuation, {workspace, mode: "text-last", answerPrefix: "ANSWER: "});
+        const log = (await f.store.getLog(logId))!;
+        const got = await f.engine.score(request, continuation, {workspace, mode: "text-last", answerPrefix: "ANSWER: "});
         const ref = await reference(`[1] Past task: ${log.task}\n${log.lastResponse}`, "ANSWER: ");
         try {
             const want = await handScore(ref.seq, ref.prompt, ref.continuation);
@@ -128,13 +109,13 @@ describe("engine score: log probability of a continuation, one forward pass @mod
 
     it("ask with an answer prefix: the first reply starts with it (streamed too), after the assistant turn opener", async function () {
         const pieces: string[] = [];
-        const result = await engine.ask(request, {workspace, mode: "none", maxRounds: 1, maxTokensPerRound: 4, log: false,
+        const result = await f.engine.ask(request, {workspace, mode: "none", maxRounds: 1, maxTokensPerRound: 4, log: false,
             answerPrefix: "def parse(line):", onText: (t) => pieces.push(t)});
         assert.ok(result.responses[0]!.startsWith("def parse(line):"), result.responses[0]);
         assert.ok(pieces.join("").startsWith("def parse(line):"));
         const ref = await reference("", "def parse(line):");
         try {
-            assert.ok(runtime.model.detokenize(ref.prompt).endsWith("def parse(line):"));
+            assert.ok(f.runtime.model.detokenize(ref.prompt).endsWith("def parse(line):"));
             assert.equal(result.tokens.prompt, ref.prompt.length, "the prefix is part of the prompt evaluated");
         } finally {
             await ref.context.dispose();
@@ -142,8 +123,8 @@ describe("engine score: log probability of a continuation, one forward pass @mod
     });
 
     it("refuses an empty continuation, and every call once disposed", async function () {
-        await assert.rejects(engine.score(request, "", {workspace, mode: "none"}), (err: unknown) => err instanceof HindsightError && err.code === "INVALID_ARGUMENT");
-        const other = await HindsightEngine.create(runtime, store);
+        await assert.rejects(f.engine.score(request, "", {workspace, mode: "none"}), (err: unknown) => err instanceof HindsightError && err.code === "INVALID_ARGUMENT");
+        const other = await HindsightEngine.create(f.runtime, f.store);
         await other[Symbol.asyncDispose]();
         await assert.rejects(other.ask(request, {workspace, mode: "none"}), (err: unknown) => err instanceof HindsightError && err.code === "DISPOSED");
         await assert.rejects(other.score(request, continuation, {workspace}), (err: unknown) => err instanceof HindsightError && err.code === "DISPOSED");
