@@ -2,7 +2,8 @@
 // (eslint's no-restricted-imports refuses anything else); tests may reach the internals.
 export {HindsightEngine} from "./HindsightEngine.js";
 export type {AskEvent, AskMode, AskOptions, AskResult, AskTimings, ConversationTurn, HindsightEngineOptions, ScoreOptions, ScoreResult} from "./HindsightEngine.js";
-export {askModes, defaults, gpuChoices, isOneOf, kvCacheTypes, memoryScopes} from "./options.js";
+export {askModes, defaults, gpuChoices, isModeName, isOneOf, kvCacheTypes, kvVariantFlags, memoryScopes, parseModeName} from "./options.js";
+export type {KvVariantFlag, MemoryModeName} from "./options.js";
 export type {GpuChoice, KvCacheType, MemoryScope} from "./options.js";
 export {InlineCompletions} from "./completion/InlineCompletions.js";
 export type {InlineCompletionsOptions} from "./completion/InlineCompletions.js";

@@ -13,6 +13,37 @@
 export const askModes = ["none", "text-last", "text-all", "reflection", "kv-alone", "kv"] as const;
 export type AskMode = typeof askModes[number];
 
+/**
+ * Variants of `kv` and `kv-alone` (issue 12), named by flags after a `+`, in this order: `kv+task+sink+near+frame`.
+ * `task`: a log's KV also holds its task; `sink`: logs encoded after one shared prefix, stacked once at position 0;
+ * `near`: the most relevant log stacked last, next to the prompt; `frame`: the system prompt says the stacked
+ * sessions are related past work whose requirements may differ. See `session/modes/kvVariant.ts`.
+ */
+export const kvVariantFlags = ["task", "sink", "near", "frame"] as const;
+export type KvVariantFlag = typeof kvVariantFlags[number];
+export type KvVariantMode = `${"kv" | "kv-alone"}+${string}`;
+/** A memory mode by name: one of `askModes`, or a `kv` variant. */
+export type MemoryModeName = AskMode | KvVariantMode;
+
+/** The base mode and flags of a mode name, or null when it is none (flags must be known, once each, in order). */
+export function parseModeName(name: string): {base: AskMode, flags: KvVariantFlag[]} | null {
+    const [base, ...flags] = name.split("+");
+    if (!(askModes as readonly string[]).includes(base!))
+        return null;
+    if (flags.length === 0)
+        return {base: base as AskMode, flags: []};
+    if (base !== "kv" && base !== "kv-alone")
+        return null;
+    const order = flags.map((f) => (kvVariantFlags as readonly string[]).indexOf(f));
+    if (order.some((i, j) => i < 0 || (j > 0 && i <= order[j - 1]!)))
+        return null;
+    return {base, flags: flags as KvVariantFlag[]};
+}
+
+export function isModeName(name: string): name is MemoryModeName {
+    return parseModeName(name) != null;
+}
+
 /** KV cache types (K and V alike); stored logs are valid for one type only. */
 export const kvCacheTypes = ["f16", "f32", "q8_0", "q4_0"] as const;
 export type KvCacheType = typeof kvCacheTypes[number];

@@ -1,13 +1,14 @@
 import fs from "node:fs";
 import path from "node:path";
-import type {AskMode, LogOutcome} from "../engine/index.js";
+import type {LogOutcome} from "../engine/index.js";
+import type {EvalMode} from "./evalMode.js";
 
 /** One finished item: a phase 1 task (logged) or a phase 2 task in one mode. Appended once, never rewritten. */
 export interface ItemRecord {
     key: string;
     /** `score`: the log-probability metric (no generation); `answer`, `correct` are then empty and false. */
     phase: "log" | "eval" | "score";
-    mode: AskMode;
+    mode: EvalMode;
     taskId: string;
     /** Phase 2: the data set of the task (`EvoEval_concise`); absent in journals written before sets were kept. */
     set?: string;
@@ -43,7 +44,7 @@ export interface ItemRecord {
     finishedAt: string;
 }
 
-export function itemKey(phase: ItemRecord["phase"], mode: AskMode, taskId: string): string {
+export function itemKey(phase: ItemRecord["phase"], mode: EvalMode, taskId: string): string {
     return `${phase}|${mode}|${taskId}`;
 }
 

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import type {AskMode} from "../engine/index.js";
+import type {EvalMode} from "./evalMode.js";
 import type {ItemRecord} from "./Journal.js";
 import {mcnemarExactP, meanInterval, pairedDifference, pairedMeanDifference, wilson, type Interval} from "./metrics.js";
 
@@ -15,7 +15,7 @@ export interface RunMeta {
     seed: number;
     logTasks: number;
     testTasks: number;
-    modes: AskMode[];
+    modes: EvalMode[];
     k: number;
     maxRounds: number;
     maxTokensPerRound: number;
@@ -28,7 +28,7 @@ export interface RunMeta {
 }
 
 export interface ModeSummary {
-    mode: AskMode;
+    mode: EvalMode;
     n: number;
     accuracy: Interval;
     /** Accuracy on the tasks whose parent log exists and passed its tests: "when the right memory is there". */
@@ -51,8 +51,8 @@ export interface ModeSummary {
 
 /** One mode against another, paired on the `n` tasks done in both (`conditional`: those whose parent log passed). */
 export interface PairedComparison {
-    mode: AskMode;
-    against: AskMode;
+    mode: EvalMode;
+    against: EvalMode;
     n: number;
     /** Tasks `mode` got right and `against` wrong; the reverse. */
     wins: number;
@@ -65,8 +65,8 @@ export interface PairedComparison {
 
 /** The log-probability metric of one mode against another: mean difference per task with the paired t 95 % interval. */
 export interface ScoreComparison {
-    mode: AskMode;
-    against: AskMode;
+    mode: EvalMode;
+    against: EvalMode;
     difference: Interval;
     /** Tasks where `mode` gave the reference a higher / lower mean log-probability. */
     higher: number;
@@ -85,7 +85,7 @@ export interface SetReport {
     /** `kv` against every other mode. */
     kvVersus: PairedComparison[];
     /** The log-probability metric: mean per token per mode, and paired differences (empty without score items). */
-    scores: {mode: AskMode, n: number, mean: Interval}[];
+    scores: {mode: EvalMode, n: number, mean: Interval}[];
     scoreVersus: ScoreComparison[];
 }
 
@@ -127,7 +127,7 @@ export function setOf(item: ItemRecord, fallback = "all"): string {
 
 type Pairs = {both: number, wins: number, losses: number, neither: number};
 
-function compare(byTask: ReadonlyMap<string, Map<AskMode, ItemRecord>>, mode: AskMode, against: AskMode, helped: (taskId: string) => boolean): PairedComparison {
+function compare(byTask: ReadonlyMap<string, Map<EvalMode, ItemRecord>>, mode: EvalMode, against: EvalMode, helped: (taskId: string) => boolean): PairedComparison {
     const tally = (keep: (taskId: string) => boolean) => {
         const t: Pairs = {both: 0, wins: 0, losses: 0, neither: 0};
         for (const [taskId, m] of byTask) {
@@ -145,7 +145,7 @@ function compare(byTask: ReadonlyMap<string, Map<AskMode, ItemRecord>>, mode: As
     return {mode, against, ...tally(() => true), conditional: tally(helped)};
 }
 
-function summarizeModes(modes: readonly AskMode[], evals: readonly ItemRecord[], helped: (r: ItemRecord) => boolean): ModeSummary[] {
+function summarizeModes(modes: readonly EvalMode[], evals: readonly ItemRecord[], helped: (r: ItemRecord) => boolean): ModeSummary[] {
     return modes.map((mode): ModeSummary => {
         const rs = evals.filter((r) => r.mode === mode);
         const withParent = rs.filter((r) => r.parentRetrieved != null);
@@ -170,8 +170,8 @@ function summarizeModes(modes: readonly AskMode[], evals: readonly ItemRecord[],
     });
 }
 
-function byTaskOf(items: readonly ItemRecord[]): Map<string, Map<AskMode, ItemRecord>> {
-    const byTask = new Map<string, Map<AskMode, ItemRecord>>();
+function byTaskOf(items: readonly ItemRecord[]): Map<string, Map<EvalMode, ItemRecord>> {
+    const byTask = new Map<string, Map<EvalMode, ItemRecord>>();
     for (const r of items) {
         if (!byTask.has(r.taskId))
             byTask.set(r.taskId, new Map());
@@ -180,9 +180,9 @@ function byTaskOf(items: readonly ItemRecord[]): Map<string, Map<AskMode, ItemRe
     return byTask;
 }
 
-function scoreReport(modes: readonly AskMode[], scores: readonly ItemRecord[]): Pick<SetReport, "scores" | "scoreVersus"> {
+function scoreReport(modes: readonly EvalMode[], scores: readonly ItemRecord[]): Pick<SetReport, "scores" | "scoreVersus"> {
     const byTask = byTaskOf(scores);
-    const versus = (mode: AskMode, against: AskMode): ScoreComparison => {
+    const versus = (mode: EvalMode, against: EvalMode): ScoreComparison => {
         const a: number[] = [], b: number[] = [];
         for (const m of byTask.values()) {
             const x = m.get(mode)?.logprob, y = m.get(against)?.logprob;
@@ -214,11 +214,11 @@ export function summarize(meta: RunMeta, items: readonly ItemRecord[], storage: 
     const retrievableLogs = new Set(phase1.filter((r) => meta.suite !== "code" || r.correct).map((r) => r.taskId));
     const helped = (r: ItemRecord) => r.parents?.some((p) => retrievableLogs.has(p)) === true;
     const helpedTask = new Set(evals.filter(helped).map((r) => r.taskId));
-    const comparisons = (byTask: Map<string, Map<AskMode, ItemRecord>>) => ({
+    const comparisons = (byTask: Map<string, Map<EvalMode, ItemRecord>>) => ({
         versusNone: meta.modes.includes("none") ? meta.modes.filter((m) => m !== "none").map((m) => compare(byTask, m, "none", (t) => helpedTask.has(t))) : [],
         kvVersus: meta.modes.includes("kv") ? meta.modes.filter((m) => m !== "kv").map((m) => compare(byTask, "kv", m, (t) => helpedTask.has(t))) : []
     });
-    const complete = (byTask: Map<string, Map<AskMode, ItemRecord>>) => [...byTask.values()].filter((m) => meta.modes.every((mode) => m.has(mode))).length;
+    const complete = (byTask: Map<string, Map<EvalMode, ItemRecord>>) => [...byTask.values()].filter((m) => meta.modes.every((mode) => m.has(mode))).length;
 
     const first = meta.data[0] == null ? "all" : path.basename(meta.data[0]).replace(/\.(jsonl|json)(\.gz)?$/, "");
     const setOfItem = (r: ItemRecord) => setOf(r, first);
@@ -253,12 +253,14 @@ const points = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}`;
 const sec = (i: Interval) => ({...i, value: i.value / 1000, low: i.low / 1000, high: i.high / 1000});
 
 /** Stored bytes per log that a mode reads: none nothing, the text modes the text, the KV modes their KV. */
-function storedPerLog(mode: AskMode, st: StorageSummary | null): string {
+function storedPerLog(mode: EvalMode, st: StorageSummary | null): string {
     if (st == null)
         return "-";
     if (mode === "none")
         return "0";
-    return kib(mode === "kv" ? st.kvBytesPerLog : mode === "kv-alone" ? st.kvAloneBytesPerLog : st.textBytesPerLog);
+    // variants (`kv+task`, ...) read a few more cells than their base; the base's figure is shown
+    const base = mode.split(/[+@]/)[0];
+    return kib(base === "kv" ? st.kvBytesPerLog : base === "kv-alone" ? st.kvAloneBytesPerLog : st.textBytesPerLog);
 }
 
 function comparisonLine(v: PairedComparison, conditional: boolean): string {

@@ -1,4 +1,5 @@
-import type {AskMode, AskOptions, AskResult, HindsightEngine, LogOutcome, ScoreOptions, ScoreResult} from "../engine/index.js";
+import {parseEvalMode, type EvalMode} from "./evalMode.js";
+import type {AskOptions, AskResult, HindsightEngine, LogOutcome, ScoreOptions, ScoreResult} from "../engine/index.js";
 import {HindsightError, redactSecrets, throwIfAborted} from "../engine/index.js";
 import type {EvalTask} from "./datasets.js";
 import {itemKey, ProgressBar, type ItemRecord, type Journal} from "./Journal.js";
@@ -14,7 +15,7 @@ export type EvalMetric = "pass" | "logprob";
 export type ScoreFn = (request: string, continuation: string, options: Partial<ScoreOptions> & {workspace: string}) => Promise<ScoreResult>;
 
 export interface RunEvalOptions {
-    modes: readonly AskMode[];
+    modes: readonly EvalMode[];
     /** Defaults to `pass`. */
     metric?: EvalMetric;
     /** Workspace the phase 1 logs are stored under (and phase 2 searches). */
@@ -35,9 +36,9 @@ export interface RunEvalOptions {
  * tokens of the cap (a re-tokenized text can differ from the generated tokens by a token at its trimmed ends). An
  * answer prefix given to the engine is not generated and is not counted.
  */
-export function hitTokenCap(result: Pick<AskResult, "rounds" | "responses" | "tokens">, mode: AskMode, maxTokens: number,
+export function hitTokenCap(result: Pick<AskResult, "rounds" | "responses" | "tokens">, mode: EvalMode, maxTokens: number,
     countTokens: (text: string) => number, answerPrefix = ""): boolean {
-    if (result.rounds === 1 && mode !== "reflection")
+    if (result.rounds === 1 && parseEvalMode(mode).mode !== "reflection")
         return result.tokens.generated >= maxTokens;
     let last = result.responses[result.responses.length - 1] ?? "";
     if (result.rounds === 1 && answerPrefix !== "" && last.startsWith(answerPrefix))
@@ -46,9 +47,10 @@ export function hitTokenCap(result: Pick<AskResult, "rounds" | "responses" | "to
 }
 
 /** The ask options of a task: the suite's limits, logging off, and the task's answer prefix where it has one. */
-export function askOptionsFor(suite: Suite, task: EvalTask, mode: AskMode, o: RunEvalOptions): Partial<AskOptions> & {workspace: string} {
+export function askOptionsFor(suite: Suite, task: EvalTask, mode: EvalMode, o: RunEvalOptions): Partial<AskOptions> & {workspace: string} {
+    const spec = parseEvalMode(mode);
     return {
-        workspace: o.workspace, mode, k: o.k ?? 3, maxRounds: suite.maxRounds, maxTokensPerRound: suite.maxTokensPerRound,
+        workspace: o.workspace, mode: spec.mode, k: spec.k ?? o.k ?? 3, maxRounds: suite.maxRounds, maxTokensPerRound: suite.maxTokensPerRound,
         log: false, tools: task.tools ?? suite.tools, query: task.query, signal: o.signal, answerPrefix: task.answerPrefix
     };
 }
@@ -96,7 +98,7 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
     }
 
     const countTokens = (text: string) => engine.runtime.model.tokenize(text).length;
-    const ask = async (task: EvalTask, mode: AskMode): Promise<AskResult> => {
+    const ask = async (task: EvalTask, mode: EvalMode): Promise<AskResult> => {
         const result = await engine.ask(task.request, askOptionsFor(suite, task, mode, o));
         const prefix = task.answerPrefix?.trim();
         if (prefix != null && !(result.responses[0] ?? "").startsWith(prefix))
@@ -104,7 +106,7 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
                 "(the option has not landed in this build); use --answer-style body.");
         return result;
     };
-    const record = (phase: ItemRecord["phase"], mode: AskMode, task: EvalTask, result: AskResult, score: Awaited<ReturnType<EvalTask["grade"]>>,
+    const record = (phase: ItemRecord["phase"], mode: EvalMode, task: EvalTask, result: AskResult, score: Awaited<ReturnType<EvalTask["grade"]>>,
         usedTasks: string[], extra: Partial<ItemRecord> = {}): ItemRecord => ({
         key: itemKey(phase, mode, task.id), phase, mode, taskId: task.id, ...(task.set != null && phase === "eval" ? {set: task.set} : {}),
         ...(task.parents.length > 0 ? {parents: task.parents} : {}),
@@ -186,8 +188,8 @@ export async function runScores(score: ScoreFn, suite: Suite, journal: Journal,
             const t0 = performance.now();
             // with an answer prefix the engine puts the prefix in the reply itself: score only what follows it
             const continuation = task.answerPrefix != null && task.reference.startsWith(task.answerPrefix) ? task.reference.slice(task.answerPrefix.length) : task.reference;
-            const {workspace, k, tools, query, answerPrefix, signal} = askOptionsFor(suite, task, mode, o);
-            const scored = await score(task.request, continuation, {workspace, mode, k, tools, query, answerPrefix, signal});
+            const {workspace, mode: memory, k, tools, query, answerPrefix, signal} = askOptionsFor(suite, task, mode, o);
+            const scored = await score(task.request, continuation, {workspace, mode: memory, k, tools, query, answerPrefix, signal});
             if (!Number.isFinite(scored.meanLogProb))
                 throw new HindsightError("INTERNAL", `score() gave no finite mean log-probability for ${task.id} (${scored.meanLogProb}).`);
             const usedTasks = scored.usedLogs.map((id) => o.taskByLog.get(id) ?? id);

@@ -1,5 +1,5 @@
 import path from "node:path";
-import {askModes, defaults, DirectoryToolHost, HindsightError, isOneOf} from "../../engine/index.js";
+import {askModes, defaults, DirectoryToolHost, HindsightError, isModeName, kvVariantFlags} from "../../engine/index.js";
 import {optFlag, optInt, optString, type ParsedArgs} from "../args.js";
 import type {CliContext, CommandResult} from "../CliContext.js";
 import {withEngine} from "../openEngine.js";
@@ -7,8 +7,8 @@ import {withEngine} from "../openEngine.js";
 /** The options `ask` and `chat` share: mode, k, rounds, tokens per round, workspace, logging. */
 export function askSettings(args: ParsedArgs) {
     const mode = optString(args, "mode") ?? defaults.mode;
-    if (!isOneOf(askModes, mode))
-        throw new HindsightError("INVALID_ARGUMENT", `--mode must be one of ${askModes.join(", ")}.`);
+    if (!isModeName(mode))
+        throw new HindsightError("INVALID_ARGUMENT", `--mode must be one of ${askModes.join(", ")}, or kv / kv-alone followed by +flags from ${kvVariantFlags.join(", ")} (in that order, e.g. kv+sink+near).`);
     return {
         mode,
         k: optInt(args, "k", defaults.k, {min: 0, max: 20}),

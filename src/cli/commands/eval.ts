@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import {askModes, HindsightError, KV_ALONE_SUFFIX, LogStore, type AskMode} from "../../engine/index.js";
+import {askModes, HindsightError, KV_ALONE_SUFFIX, LogStore} from "../../engine/index.js";
+import {parseEvalMode, type EvalMode} from "../../eval/evalMode.js";
 import {Journal} from "../../eval/Journal.js";
 import {directoryBytes, summarize, toMarkdown, type RunMeta, type RunReport, type StorageSummary} from "../../eval/report.js";
 import {rebuildStore, runEval, type EvalMetric, type EvalPhase} from "../../eval/runEval.js";
@@ -25,10 +26,11 @@ export async function evalCommand(ctx: CliContext, args: ParsedArgs): Promise<Co
     const suiteName = (optString(args, "suite") ?? "code") as SuiteName;
     if (!suiteNames.includes(suiteName))
         throw new HindsightError("INVALID_ARGUMENT", `--suite must be one of ${suiteNames.join(", ")}.`);
-    const modes = (list(optString(args, "modes")) ?? [...askModes]) as AskMode[];
-    const bad = modes.find((m) => !askModes.includes(m));
-    if (bad != null || modes.length === 0)
-        throw new HindsightError("INVALID_ARGUMENT", `--modes takes a comma-separated list of ${askModes.join(", ")} (got "${bad ?? ""}").`);
+    const modes = (list(optString(args, "modes")) ?? [...askModes]) as EvalMode[];
+    if (modes.length === 0)
+        throw new HindsightError("INVALID_ARGUMENT", `--modes takes a comma-separated list of ${askModes.join(", ")} (or kv variants).`);
+    for (const m of modes)
+        parseEvalMode(m);
     const phase = (optString(args, "phase") ?? "both") as EvalPhase;
     if (!["1", "2", "both"].includes(phase))
         throw new HindsightError("INVALID_ARGUMENT", "--phase must be 1 (build the memory), 2 (answer the test tasks) or both.");
@@ -78,7 +80,7 @@ export async function evalCommand(ctx: CliContext, args: ParsedArgs): Promise<Co
                 },
                 embeddingSpace: engine.embeddingSpace,
                 seed, logTasks: Math.max(suite.logTasks.length, previous?.logTasks ?? 0), testTasks: suite.testTasks.length,
-                modes: askModes.filter((m) => (phase !== "1" && modes.includes(m)) || previous?.modes.includes(m) === true), k,
+                modes: runModes(previous?.modes ?? [], phase === "1" ? [] : modes), k,
                 maxRounds: suite.maxRounds, maxTokensPerRound: suite.maxTokensPerRound, answerStyle: suite.name === "code" ? answerStyle : undefined,
                 data: union(previous?.data, suite.files.data.map(relative)), logData: union(previous?.logData, suite.files.logData.map(relative)),
                 host: `${os.cpus()[0]?.model ?? "cpu"} (${rt.device})`, updatedAt: new Date().toISOString()
@@ -116,6 +118,12 @@ export async function evalCommand(ctx: CliContext, args: ParsedArgs): Promise<Co
 }
 
 const union = (a: readonly string[] | undefined, b: readonly string[]) => [...new Set([...(a ?? []), ...b])];
+
+/** A run's modes: the named ones in `askModes` order, then the variants in the order they were first asked for. */
+function runModes(previous: readonly EvalMode[], now: readonly EvalMode[]): EvalMode[] {
+    const all = union(previous, now) as EvalMode[];
+    return [...askModes.filter((m) => all.includes(m)), ...all.filter((m) => !(askModes as readonly string[]).includes(m))];
+}
 
 /**
  * A run is one experiment: every command that fills it in (and a store rebuilt for it) must use the model, KV

@@ -3,7 +3,7 @@ import {actionComplete, extractAnswer, nextQuery, parseAction, runTool, systemPr
 import {offeredTools, type ToolHost, type ToolName} from "../agent/ToolHost.js";
 import {throwIfAborted} from "../errors.js";
 import type {ChatTurn, GenerateResult, Generator} from "../generation/Generator.js";
-import {kvFor} from "../kv/logKv.js";
+import {kvFor, sinkKv, sinkTokens, stackedCellsOf} from "../kv/logKv.js";
 import type {StackedPrefix} from "../kv/StackedPrefix.js";
 import type {Retriever} from "../retrieval/Retriever.js";
 import type {ModelRuntime} from "../runtime/ModelRuntime.js";
@@ -110,25 +110,36 @@ export class AskLoop {
                 ...this.history
             ];
             const prompt = generator.renderChat(turns, answerPrefix);
-            const logCells = this.mode.kv != null ? logs.reduce((n, l) => n + l.nTokens, 0) : 0;
+            const logCells = this.stackedCells(logs);
             return {fits: logCells + prompt.length + this.o.maxTokensPerRound <= generator.sequence.contextSize, value: prompt};
         });
         const prompt: Token[] = fitted.value;
-        const logs = fitted.logs;
-        if (this.mode.kv == null)
+        const encoding = this.mode.kv;
+        if (encoding == null)
             return {prompt, prefixCells: 0};
-        const alone = this.mode.kv === "alone";
+        // fitting keeps the best-ranked logs; `near` stacks them best last, next to the prompt
+        const logs = this.mode.order === "near" ? [...fitted.logs].reverse() : fitted.logs;
         const t = performance.now();
         const {runtime, store} = this.deps;
         const restacked = await prefix.stack(logs.map((l) => l.id), async () => {
             const kvs = [];
             for (const log of logs)
-                kvs.push(await kvFor(runtime, store, generator.sequence, log, alone));
-            return kvs;
-        }, this.mode.kv);
+                kvs.push(await kvFor(runtime, store, generator.sequence, log, encoding));
+            // the shared sink goes first, once (encoded last: encoding a log clears the sequence)
+            return encoding.sink && kvs.length > 0 ? [await sinkKv(runtime, generator.sequence), ...kvs] : kvs;
+        }, this.mode.name);
         if (restacked)
             this.timings.kvLoadMs += performance.now() - t;
         return {prompt, prefixCells: prefix.cells};
+    }
+
+    /** Cells the mode stacks for `logs` (none for a mode without KV; a sink counts once). */
+    private stackedCells(logs: readonly LogRecord[]): number {
+        const encoding = this.mode.kv;
+        if (encoding == null || logs.length === 0)
+            return 0;
+        const model = this.deps.runtime.model;
+        return logs.reduce((n, l) => n + stackedCellsOf(model, l, encoding), encoding.sink ? sinkTokens(model).length : 0);
     }
 
     /** The rounds of `ask`; `storeLog` keeps the finished task (when `log`). */

@@ -1,6 +1,7 @@
 import type {GenerateResult, Generator} from "../generation/Generator.js";
 import type {LogRecord} from "../store/index.js";
-import type {AskMode} from "./types.js";
+import type {KvEncoding} from "../kv/logKv.js";
+import type {MemoryModeName} from "../options.js";
 
 /** What a memory mode may use while a request runs. */
 export interface ModeContext {
@@ -15,15 +16,17 @@ export interface ModeContext {
 /**
  * How one memory mode brings the retrieved logs into a round (one object per request, from `session/modes/`):
  * - `retrieves`: whether rounds retrieve logs at all;
- * - `kv`: which KV of each log it stacks in front of the prompt (`"in-context"`: the last response encoded with
- *   its log before it; `"alone"`: without it), or null for none. A stacked mode re-stacks only when the set of
+ * - `kv`: which KV of each log it stacks in front of the prompt (the encoding: LAG's is the last response encoded
+ *   with its log before it; see `KvEncoding`), or null for none. A stacked mode re-stacks only when the set of
  *   logs that fit changes (`StackedPrefix`); a mode with none starts each request on a cleared sequence;
+ * - `order`: the stacking order, `"rank"` (best first, as retrieved) or `"near"` (best last, next to the prompt);
  * - `notes`: what it adds to the system prompt for the logs that fit (called again whenever fitting drops one).
  */
 export interface MemoryMode {
-    readonly name: AskMode;
+    readonly name: MemoryModeName;
     readonly retrieves: boolean;
-    readonly kv: "in-context" | "alone" | null;
+    readonly kv: KvEncoding | null;
+    readonly order: "rank" | "near";
     notes(logs: readonly LogRecord[], ctx: ModeContext): Promise<string>;
 }
 

@@ -1,15 +1,15 @@
 import type {ToolHost} from "../agent/ToolHost.js";
 import type {ToolName} from "../agent/ToolHost.js";
-import type {AskMode} from "../options.js";
+import type {AskMode, MemoryModeName} from "../options.js";
 import type {ConversationTurn} from "./conversation.js";
 
-export type {AskMode, ConversationTurn};
+export type {AskMode, ConversationTurn, MemoryModeName};
 
 export interface AskOptions {
     /** Workspace the request belongs to; logs are searched and stored under it. */
     workspace: string;
-    /** Defaults to `"kv"`. */
-    mode: AskMode;
+    /** Defaults to `"kv"`; a `kv+flags` variant is also accepted (options.ts, `kvVariantFlags`). */
+    mode: MemoryModeName;
     /** Logs retrieved per query. Defaults to 3. */
     k: number;
     /** Rounds of think/act/observe. Defaults to 4. */

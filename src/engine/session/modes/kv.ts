@@ -1,4 +1,5 @@
+import {lagEncoding} from "../../kv/logKv.js";
 import {noNotes, type MemoryModeFactory} from "../MemoryMode.js";
 
 /** `kv` (LAG): the KV of each log's last response, encoded with the whole log before it, stacked in front of the prompt. */
-export const kv: MemoryModeFactory = () => ({name: "kv", retrieves: true, kv: "in-context", notes: noNotes});
+export const kv: MemoryModeFactory = () => ({name: "kv", retrieves: true, kv: lagEncoding, order: "rank", notes: noNotes});

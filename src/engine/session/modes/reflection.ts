@@ -13,7 +13,7 @@ export const reflection: MemoryModeFactory = () => {
     return {
         name: "reflection",
         retrieves: true,
-        kv: null,
+        kv: null, order: "rank",
         async notes(logs, ctx) {
             const key = logs.map((l) => l.id).join(",");
             if (logs.length === 0 || key === reflected.key)

@@ -1,0 +1,29 @@
+import {lagEncoding} from "../../kv/logKv.js";
+import type {KvVariantFlag, KvVariantMode} from "../../options.js";
+import {noNotes, type MemoryMode} from "../MemoryMode.js";
+
+/**
+ * The system prompt's note for `frame`: the stacked sessions are related past work, not the task. Small models may
+ * ignore it; the evaluation measures whether it helps.
+ */
+export function frameNote(n: number, withTask: boolean): string {
+    return `Before this conversation you were shown ${n === 1 ? "one past session" : `${n} past sessions`} on related tasks ` +
+        `(${withTask ? "each with its task and answer" : "their final answers"}${n > 1 ? ", the most relevant nearest" : ""}). ` +
+        "Their requirements may differ from the current task: reuse what applies, but follow the current task exactly " +
+        "where it differs.";
+}
+
+/**
+ * A variant of `kv` or `kv-alone` (issue 12): `task` keeps each log's task cells with its last response, `sink`
+ * encodes logs after one shared prefix stacked once, `near` stacks the best log last, `frame` adds `frameNote`.
+ */
+export function kvVariant(name: KvVariantMode, base: "kv" | "kv-alone", flags: readonly KvVariantFlag[]): MemoryMode {
+    const has = (f: KvVariantFlag) => flags.includes(f);
+    return {
+        name,
+        retrieves: true,
+        kv: {...lagEncoding, alone: base === "kv-alone", task: has("task"), sink: has("sink")},
+        order: has("near") ? "near" : "rank",
+        notes: has("frame") ? async (logs) => logs.length === 0 ? "" : frameNote(logs.length, has("task")) : noNotes
+    };
+}
