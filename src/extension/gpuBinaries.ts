@@ -166,7 +166,7 @@ export class GpuBinaries {
         this.options.log(`${pkg.name}@${pkg.version} is in ${dir}, linked from ${this.linkPath(pkg.backend)}`);
     }
 
-    /** Streams the tarball to `file`, hashing as it goes; a wrong size or sha512 leaves nothing behind. */
+    /** Streams the tarball to `file`, hashing as it goes; a sha512 other than the pinned one leaves nothing behind. */
     private async download(pkg: GpuPackage, file: string, report: (bytes: number, total: number | null) => void, signal: AbortSignal): Promise<void> {
         const [algorithm, expected] = splitIntegrity(pkg.integrity);
         this.options.log(`Downloading ${pkg.tarball}`);
