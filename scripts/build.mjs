@@ -82,3 +82,25 @@ await fs.copyFile("media/chat.css", "dist/webview/main.css");
 await fs.mkdir("dist/webview/codicons", {recursive: true});
 for (const file of ["codicon.css", "codicon.ttf"])
     await fs.copyFile(path.join("node_modules/@vscode/codicons/dist", file), path.join("dist/webview/codicons", file));
+
+/**
+ * dist/gpu-packages.json: node-llama-cpp's prebuilt GPU packages that a VSIX (which ships only the CPU build) may
+ * fetch from the npm registry on first use, pinned to the node-llama-cpp version and the sha512 `integrity` in
+ * package-lock.json (src/extension/gpuBinaries.ts refuses a tarball that does not match). The -cuda-ext package
+ * (a 374 MB libggml-cuda for GPUs the main one does not cover) is left out.
+ */
+const lock = JSON.parse(await fs.readFile(path.join(root, "package-lock.json"), "utf8"));
+const gpuTargets = {"linux-x64": [["cuda", "linux-x64-cuda"], ["vulkan", "linux-x64-vulkan"]]};
+const nodeLlamaCpp = lock.packages["node_modules/node-llama-cpp"].version;
+const gpuTable = {nodeLlamaCpp, targets: {}};
+for (const [target, backends] of Object.entries(gpuTargets)) {
+    gpuTable.targets[target] = backends.map(([backend, dir]) => {
+        const entry = lock.packages[`node_modules/@node-llama-cpp/${dir}`];
+        if (entry?.integrity == null || entry.version !== nodeLlamaCpp)
+            throw new Error(`package-lock.json has no @node-llama-cpp/${dir}@${nodeLlamaCpp} with an integrity: run npm install.`);
+        const name = `@node-llama-cpp/${dir}`;
+        return {backend, name, version: entry.version, integrity: entry.integrity,
+            tarball: entry.resolved ?? `https://registry.npmjs.org/${name}/-/${dir}-${entry.version}.tgz`};
+    });
+}
+await fs.writeFile(path.join(root, "dist", "gpu-packages.json"), `${JSON.stringify(gpuTable, null, 2)}\n`);

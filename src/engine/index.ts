@@ -25,6 +25,8 @@ export {readGgufHeader} from "./models/ggufHeader.js";
 export {DEFAULT_EXCLUDE_GLOBS, excludeGlobProblems, isExcludedPath, redactSecrets} from "./redact.js";
 export type {GlobProblem} from "./redact.js";
 export {ModelRuntime} from "./runtime/ModelRuntime.js";
+export {gpuUnavailableError, isForcedGpu, supportedGpuBackends} from "./runtime/gpuSupport.js";
+export type {GpuBackend} from "./runtime/gpuSupport.js";
 export type {Fingerprint, ModelRuntimeOptions} from "./runtime/ModelRuntime.js";
 export {LOG_OUTCOMES, LogStore, SCHEMA_VERSION} from "./store/index.js";
 export type {ImportOptions, ImportResult, KvInfo, LogOutcome, LogRecord, LogStoreOptions, SearchHit} from "./store/index.js";

@@ -1,5 +1,5 @@
 import path from "node:path";
-import type {AskOptions, AskResult, HindsightEngine, InlineCompletions, LogStore, ModelRuntime} from "../engine/index.js";
+import type {AskOptions, AskResult, GpuBackend, GpuChoice, HindsightEngine, InlineCompletions, LogStore, ModelRuntime} from "../engine/index.js";
 import type {StatusInfo} from "../shared/protocol.js";
 import {CpuUnsupportedError, currentLanceCpuProblem} from "./cpuSupport.js";
 import {requireEngineModule, errorMessage, type EngineModule} from "./engineLoader.js";
@@ -11,6 +11,18 @@ export interface Loaded {
     runtime: ModelRuntime;
     store: LogStore;
     module: EngineModule;
+}
+
+/** How EngineHost finds and readies a GPU before the model loads. */
+export interface EngineHostGpuOptions {
+    /** The GPU backends this machine supports. Defaults to the engine's `supportedGpuBackends()` (node-llama-cpp's check). */
+    detect?: () => Promise<GpuBackend[]>;
+    /**
+     * Runs before the model loads with the `gpu` setting and the supported backends, to make their binaries present
+     * (gpuSetup.ts: the VSIX ships only the CPU build). Not called for `gpu: "cpu"`, nor for a backend named in the
+     * setting that the machine lacks: that is refused first, with the engine's GPU_UNAVAILABLE naming `hindsight.gpu`.
+     */
+    prepare?: (setting: GpuChoice, supported: readonly GpuBackend[]) => Promise<void>;
 }
 
 /**
@@ -28,7 +40,8 @@ export class EngineHost {
     public readonly onDidChangeStatus = this.statusEmitter.event;
     private disposed = false;
 
-    public constructor(private readonly settings: () => HostSettings, private readonly log: (line: string) => void) {}
+    public constructor(private readonly settings: () => HostSettings, private readonly log: (line: string) => void,
+        private readonly gpu: EngineHostGpuOptions = {}) {}
 
     public get status(): StatusInfo {
         return this.current;
@@ -71,6 +84,13 @@ export class EngineHost {
             const settings = this.settings();
             const modelPath = await resolveModelPath(module, settings.modelPath);
             const store = await this.store();
+            if (settings.gpu !== "cpu") {
+                const supported = await (this.gpu.detect ?? module.supportedGpuBackends)();
+                this.log(`GPU backends found: ${supported.length > 0 ? supported.join(", ") : "none"} (hindsight.gpu ${settings.gpu})`);
+                if (module.isForcedGpu(settings.gpu) && !supported.includes(settings.gpu))
+                    throw module.gpuUnavailableError(settings.gpu, "hindsight.gpu");
+                await this.gpu.prepare?.(settings.gpu, supported);
+            }
             this.log(`Loading ${modelPath} (gpu ${settings.gpu}, KV ${settings.kvCacheType})`);
             const started = Date.now();
             const runtime = await module.ModelRuntime.load({

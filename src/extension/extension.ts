@@ -11,6 +11,7 @@ import {ChatViewProvider} from "./chatView.js";
 import {registerCommands} from "./commands.js";
 import {readSettings, reloadingSettings} from "./config.js";
 import {EngineHost} from "./engineHost.js";
+import {gpuPreparer} from "./gpuSetup.js";
 import {HindsightInlineProvider} from "./inline/InlineProvider.js";
 import {MemoryService} from "./memoryCommands.js";
 import {MemoryTreeProvider} from "./memoryView.js";
@@ -33,7 +34,9 @@ export function activate(context: vscode.ExtensionContext): HindsightApi {
     const output = vscode.window.createOutputChannel("Hindsight");
     context.subscriptions.push(output);
     const settings = () => readSettings(context);
-    const engineHost = new EngineHost(settings, (line) => output.appendLine(line));
+    const log = (line: string) => output.appendLine(line);
+    // the VSIX ships the CPU build of llama.cpp; a GPU's build is fetched on first use (gpuSetup.ts)
+    const engineHost = new EngineHost(settings, log, {prepare: gpuPreparer(context, log)});
     host = engineHost;
 
     const feature = (name: string, register: () => vscode.Disposable | vscode.Disposable[]) => {

@@ -8,12 +8,18 @@ export function statusText(status: StatusInfo): string {
         case "loading":
             return "Hindsight: loading… $(loading~spin)";
         case "ready":
-            return `Hindsight: ready on ${status.device === "cpu" || status.device == null ? "CPU" : status.device.toUpperCase()}${memory}`;
+            return `Hindsight: ready on ${backendLabel(status.device)}${memory}`;
         case "error":
             return "Hindsight: $(warning) not ready";
         default:
             return `Hindsight${memory}`;
     }
+}
+
+/** The llama.cpp backend in use, as the status bar names it: CPU, CUDA, Vulkan or Metal. */
+export function backendLabel(device: string | undefined): string {
+    const labels: Record<string, string> = {cpu: "CPU", cuda: "CUDA", vulkan: "Vulkan", metal: "Metal"};
+    return device == null ? "CPU" : labels[device] ?? device;
 }
 
 export function createStatusBar(onChange: (listener: (status: StatusInfo) => void) => vscode.Disposable, initial: StatusInfo): vscode.Disposable {
@@ -23,7 +29,7 @@ export function createStatusBar(onChange: (listener: (status: StatusInfo) => voi
     const show = (status: StatusInfo) => {
         item.text = statusText(status);
         item.tooltip = status.state === "error" ? `Hindsight: ${status.error ?? "error"} (click for details)`
-            : `Hindsight${status.model != null ? `: ${status.model}` : ""} (click for details)`;
+            : `Hindsight${status.model != null ? `: ${status.model}` : ""}${status.state === "ready" ? ` on ${backendLabel(status.device)}` : ""} (click for details)`;
         item.backgroundColor = status.state === "error" ? new vscode.ThemeColor("statusBarItem.warningBackground") : undefined;
     };
     show(initial);

@@ -35,6 +35,8 @@ describe("VSIX packaging (linux-x64) @model", function () {
         for (const needed of [
             "extension/package.json",
             "extension/dist/extension.cjs",
+            // the pinned GPU packages a VSIX user's machine may fetch on first use (src/extension/gpuBinaries.ts)
+            "extension/dist/gpu-packages.json",
             "extension/node_modules/node-llama-cpp/package.json",
             "extension/node_modules/@node-llama-cpp/linux-x64/package.json",
             "extension/node_modules/@lancedb/lancedb/package.json",

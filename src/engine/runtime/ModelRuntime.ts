@@ -6,6 +6,7 @@ import {HindsightError, KvLogError, ModelError} from "../errors.js";
 import {isKvCacheType, kvCacheTypeToLlamaName, type KvCacheType} from "../kv/ggml.js";
 import {readGgufHeader} from "../models/ggufHeader.js";
 import {fileSha256} from "./fileHash.js";
+import {gpuUnavailableError, isForcedGpu, supportedGpuBackends} from "./gpuSupport.js";
 import {readModelShape, type ModelShape} from "./modelInfo.js";
 
 import type {GpuChoice} from "../options.js";
@@ -116,6 +117,10 @@ export class ModelRuntime {
         // one clear MODEL_INVALID here, not a failure (or a crash) inside the native loader.
         await readGgufHeader(options.modelPath);
 
+        // A backend asked for by name that this machine lacks is refused here, in one sentence: node-llama-cpp would
+        // otherwise try to build llama.cpp from source for it (outside Electron), which takes minutes and fails.
+        if (isForcedGpu(gpu) && !(await supportedGpuBackends()).includes(gpu))
+            throw gpuUnavailableError(gpu);
         const {getLlama} = await import("node-llama-cpp");
         let llama: Llama;
         try {
@@ -128,7 +133,7 @@ export class ModelRuntime {
         } catch (err) {
             if (gpu !== "auto" && gpu !== "cpu")
                 throw new ModelError("GPU_UNAVAILABLE",
-                    `The ${gpu} GPU backend is not available on this machine. Set the GPU option to "auto" or "cpu".`, {cause: err});
+                    `The ${gpu} GPU backend could not start on this machine (${(err as Error).message}). Set the GPU option to "auto" or "cpu".`, {cause: err});
             throw new ModelError("MODEL_LOAD_FAILED", `llama.cpp could not start: ${(err as Error).message}`, {cause: err});
         }
 
