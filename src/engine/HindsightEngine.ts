@@ -15,7 +15,7 @@ import {createMemoryMode} from "./session/registry.js";
 import type {AskOptions, AskResult, ScoreOptions, ScoreResult} from "./session/types.js";
 import type {LogRecord, LogStore} from "./store/index.js";
 
-export type {AskEvent, AskMode, AskOptions, AskResult, AskTimings, ConversationTurn, ScoreOptions, ScoreResult} from "./session/types.js";
+export type {AskEvent, AskMode, AskOptions, AskResult, AskTimings, ConversationTurn, Reliance, ScoreOptions, ScoreResult} from "./session/types.js";
 
 export interface HindsightEngineOptions {
     /**

@@ -1,7 +1,7 @@
 // The engine's public surface. Hosts (the CLI, the VS Code extension, the evaluation harness) import from here only
 // (eslint's no-restricted-imports refuses anything else); tests may reach the internals.
 export {HindsightEngine} from "./HindsightEngine.js";
-export type {AskEvent, AskMode, AskOptions, AskResult, AskTimings, ConversationTurn, HindsightEngineOptions, ScoreOptions, ScoreResult} from "./HindsightEngine.js";
+export type {AskEvent, AskMode, AskOptions, AskResult, AskTimings, ConversationTurn, HindsightEngineOptions, Reliance, ScoreOptions, ScoreResult} from "./HindsightEngine.js";
 export {askModes, defaults, gpuChoices, isModeName, isOneOf, kvCacheTypes, kvVariantFlags, memoryScopes, parseModeName} from "./options.js";
 export type {KvVariantFlag, MemoryModeName} from "./options.js";
 export type {GpuChoice, KvCacheType, MemoryScope} from "./options.js";

@@ -40,6 +40,8 @@ export interface ItemRecord {
     outcome?: LogOutcome;
     /** Score items: mean log-probability per token of the task's reference answer, and its token count. */
     logprob?: number;
+    /** Per used log (as `usedLogs`): share of the answer's substantive lines already in its last response (engine `reliance`). */
+    reliance?: number[];
     scoredTokens?: number;
     finishedAt: string;
 }

@@ -116,6 +116,7 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
         truncated: hitTokenCap(result, mode, suite.maxTokensPerRound, countTokens, task.answerPrefix),
         ttftMs: result.timings.ttftMs, totalMs: result.timings.totalMs,
         usedLogs: result.usedLogs, usedTasks,
+        ...(result.reliance != null && result.reliance.length > 0 ? {reliance: result.reliance.map((r) => Math.round(r.share * 1000) / 1000)} : {}),
         parentRetrieved: task.parents.length === 0 ? null : task.parents.some((p) => usedTasks.includes(p)),
         finishedAt: new Date().toISOString(), ...extra
     });

@@ -10,6 +10,7 @@ import type {ModelRuntime} from "../runtime/ModelRuntime.js";
 import type {LogRecord, LogStore} from "../store/index.js";
 import {fitPrompt} from "./conversation.js";
 import type {MemoryMode, ModeContext} from "./MemoryMode.js";
+import {relianceOf} from "./reliance.js";
 import type {AskOptions, AskResult, AskTimings} from "./types.js";
 
 /** What a request runs on: the engine's model, store, generator over its one sequence, and that sequence's prefix. */
@@ -187,7 +188,7 @@ export class AskLoop {
         this.timings.totalMs = this.elapsedMs;
         this.timings.tokensPerSec = this.generateMs > 0 && this.generatedTokens > 1 ? (this.generatedTokens - 1) / (this.generateMs / 1000) : null;
         return {
-            answer, rounds: round, responses, usedLogs: this.usedLogs, logId, timings: this.timings,
+            answer, rounds: round, responses, usedLogs: this.usedLogs, reliance: relianceOf(responses[responses.length - 1] ?? "", this.used), logId, timings: this.timings,
             tokens: {prompt: this.promptTokens, generated: this.generatedTokens}
         };
     }

@@ -2,6 +2,9 @@ import type {ToolHost} from "../agent/ToolHost.js";
 import type {ToolName} from "../agent/ToolHost.js";
 import type {AskMode, MemoryModeName} from "../options.js";
 import type {ConversationTurn} from "./conversation.js";
+import type {Reliance} from "./reliance.js";
+
+export type {Reliance};
 
 export type {AskMode, ConversationTurn, MemoryModeName};
 
@@ -63,6 +66,11 @@ export interface AskResult {
     responses: string[];
     /** Provenance: the past sessions this answer reused, in retrieval order. */
     usedLogs: string[];
+    /**
+     * For each of `usedLogs` (same order): the share of the final response's substantive lines already in that
+     * session's last response (`session/reliance.ts`), so a host can show which one the answer leaned on most.
+     */
+    reliance: Reliance[];
     logId: string | null;
     timings: AskTimings;
     tokens: {prompt: number, generated: number};
