@@ -35,6 +35,15 @@ export class CodeToolHost implements ToolHost {
             : `${result.total - result.ok} of ${result.total} examples failed:\n${result.detail}\nFix the code and test it again, or ${this.next}`;
     }
 
+    /** `ask`'s `verify`: the examples run on the latest code; null when they pass, there are none, or there is no code. */
+    public async verify(responses: readonly string[]): Promise<string | null> {
+        const withCode = latestWithCode(responses);
+        if (withCode == null)
+            return null;
+        const observation = await this.runTests(responses);
+        return observation.startsWith("All ") || observation.startsWith("The code runs. The task has no examples") ? null : observation;
+    }
+
     public listFiles(): Promise<string> {
         return Promise.resolve("There are no files here; write your code, then ACTION: run_tests.");
     }

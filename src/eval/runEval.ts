@@ -50,7 +50,7 @@ export function hitTokenCap(result: Pick<AskResult, "rounds" | "responses" | "to
 export function askOptionsFor(suite: Suite, task: EvalTask, mode: EvalMode, o: RunEvalOptions): Partial<AskOptions> & {workspace: string} {
     const spec = parseEvalMode(mode);
     return {
-        workspace: o.workspace, mode: spec.mode, k: spec.k ?? o.k ?? 3, maxRounds: suite.maxRounds, maxTokensPerRound: suite.maxTokensPerRound,
+        workspace: o.workspace, mode: spec.mode, k: spec.k ?? o.k ?? 3, verify: spec.verify, maxRounds: suite.maxRounds, maxTokensPerRound: suite.maxTokensPerRound,
         log: false, tools: task.tools ?? suite.tools, query: task.query, signal: o.signal, answerPrefix: task.answerPrefix
     };
 }

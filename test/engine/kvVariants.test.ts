@@ -39,9 +39,11 @@ describe("kv variants: names", function () {
     });
 
     it("an evaluation mode may carry its own k", function () {
-        assert.deepEqual(parseEvalMode("kv+sink@k5"), {mode: "kv+sink", k: 5});
-        assert.deepEqual(parseEvalMode("none"), {mode: "none", k: null});
-        for (const bad of ["kv@k0", "kv@k", "kv@5", "kv+bogus@k1", "kv@k100"])
+        assert.deepEqual(parseEvalMode("kv+sink@k5"), {mode: "kv+sink", k: 5, verify: false});
+        assert.deepEqual(parseEvalMode("none"), {mode: "none", k: null, verify: false});
+        assert.deepEqual(parseEvalMode("none/verify"), {mode: "none", k: null, verify: true});
+        assert.deepEqual(parseEvalMode("kv+near@k1/verify"), {mode: "kv+near", k: 1, verify: true});
+        for (const bad of ["kv@k0", "kv@k", "kv@5", "kv+bogus@k1", "kv@k100", "kv/verify@k1", "kv/check", "/verify"])
             assert.throws(() => parseEvalMode(bad), (err: unknown) => err instanceof HindsightError && err.code === "INVALID_ARGUMENT", bad);
     });
 

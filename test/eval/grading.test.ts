@@ -131,6 +131,16 @@ describe("eval run_tests tool (docstring examples)", function () {
         assert.match(await new CodeToolHost("def g():\n    pass\n", "g").runTests(["```python\ndef g():\n    return 1\n```"]), /no examples/);
     });
 
+    it("CodeToolHost.verify: null for an answer that passes (or has no code or no examples), what failed otherwise", async function () {
+        const {CodeToolHost} = await import("../../src/eval/CodeToolHost.js");
+        const host = new CodeToolHost(prompt, "add_up");
+        assert.equal(await host.verify(["ANSWER:\n```python\ndef add_up(xs):\n    return sum(xs)\n```"]), null);
+        assert.match((await host.verify(["ANSWER:\n```python\ndef add_up(xs):\n    return len(xs)\n```"]))!, /^1 of 2 examples failed:\n[\s\S]*Expected:/);
+        assert.match((await host.verify(["```python\ndef add_up(xs) return 1\n```"]))!, /does not run/);
+        assert.equal(await host.verify(["I do not know."]), null);
+        assert.equal(await new CodeToolHost("def g():\n    pass\n", "g").verify(["```python\ndef g():\n    return 1\n```"]), null);
+    });
+
     it("a code task offers run_tests when it has rounds to use it, grades the last code written when the answer has none", async function () {
         const d = shippedDataDir();
         const [withTests] = codeTasks(path.join(d, "humaneval/HumanEval.jsonl.gz"), true);

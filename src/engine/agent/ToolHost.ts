@@ -19,6 +19,12 @@ export interface ToolHost {
      * model's responses so far (latest last), so the host can take the code from the one that has it.
      */
     runTests?(responses: readonly string[]): Promise<string>;
+    /**
+     * Checks an answer before it is given (`ask`'s `verify`): the host runs what it can (the task's examples)
+     * against the code of the latest response and returns what failed, as an observation for another round, or
+     * null when nothing failed (or there is nothing to check).
+     */
+    verify?(responses: readonly string[]): Promise<string | null>;
 }
 
 export const toolNames = ["list_files", "read_file", "search", "run_tests"] as const;

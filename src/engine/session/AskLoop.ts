@@ -174,8 +174,15 @@ export class AskLoop {
 
             const action = o.tools != null && !isLast ? parseAction(response) : null;
             if (action == null) {
-                answer = extractAnswer(response);
-                break;
+                const failed = o.verify === true && !isLast && o.tools?.verify != null ? await o.tools.verify(responses) : null;
+                if (failed == null) {
+                    answer = extractAnswer(response);
+                    break;
+                }
+                // the answer failed the host's checks: the model sees what failed and answers again
+                o.onEvent?.({type: "verify", round, passed: false});
+                this.history.push({role: "assistant", text: response}, {role: "user", text: `OBSERVATION (your answer was checked):\n${failed}`});
+                continue;
             }
             o.onEvent?.({type: "tool", round, tool: action.tool, argument: action.argument});
             const observation = await runTool(o.tools!, action, responses);

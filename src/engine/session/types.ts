@@ -23,6 +23,12 @@ export interface AskOptions {
     log: boolean;
     /** Tools over the workspace; null gives the model none. Defaults to `null`. */
     tools: ToolHost | null;
+    /**
+     * Check each answer before giving it, where the host can (`ToolHost.verify`): a failing answer goes back to the
+     * model with what failed, while rounds remain, so that a reused past solution is tried against the current
+     * task's own examples before it is answered. Defaults to `false`.
+     */
+    verify?: boolean;
     /** Editor context (file, selection) appended to the request. */
     editorContext?: string;
     /**
@@ -50,7 +56,8 @@ export interface AskOptions {
 export type AskEvent =
     | {type: "retrieved", round: number, logIds: string[]}
     | {type: "round", round: number}
-    | {type: "tool", round: number, tool: string, argument: string};
+    | {type: "tool", round: number, tool: string, argument: string}
+    | {type: "verify", round: number, passed: boolean};
 
 export interface AskTimings {
     retrieveMs: number;
