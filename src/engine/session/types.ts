@@ -2,8 +2,9 @@ import type {ToolHost} from "../agent/ToolHost.js";
 import type {ToolName} from "../agent/ToolHost.js";
 import type {AskMode} from "../options.js";
 import type {ConversationTurn} from "./conversation.js";
+import type {StaleLog} from "./staleLogs.js";
 
-export type {AskMode, ConversationTurn};
+export type {AskMode, ConversationTurn, StaleLog};
 
 export interface AskOptions {
     /** Workspace the request belongs to; logs are searched and stored under it. */
@@ -18,10 +19,20 @@ export interface AskOptions {
     maxTokensPerRound: number;
     /** Store this task as a new log when it ends. Defaults to `true`. */
     log: boolean;
-    /** Tools over the workspace; null gives the model none. Defaults to `null`. */
+    /**
+     * Tools over the workspace; null gives the model none. Defaults to `null`. A host with `files` (as
+     * `DirectoryToolHost`) also gets stale-log awareness: the files the request reads are recorded with its log,
+     * and retrieved logs whose files changed rank last and are listed in `staleLogs`; those whose files are all gone
+     * are not reused.
+     */
     tools: ToolHost | null;
     /** Editor context (file, selection) appended to the request. */
     editorContext?: string;
+    /**
+     * The workspace files `editorContext` comes from (workspace-relative), recorded with the log as if read (with
+     * the tool host's `files`). Defaults to none.
+     */
+    attachedFiles?: readonly string[];
     /**
      * The text the first round retrieves logs with. Defaults to the request. A host whose request wraps the user's
      * words in fixed instructions passes the words alone, so that the instructions do not decide what is retrieved.
@@ -45,7 +56,8 @@ export interface AskOptions {
 }
 
 export type AskEvent =
-    | {type: "retrieved", round: number, logIds: string[]}
+    /** `stale`: the logs of `logIds` whose files changed since their session (they come last). */
+    | {type: "retrieved", round: number, logIds: string[], stale: StaleLog[]}
     | {type: "round", round: number}
     | {type: "tool", round: number, tool: string, argument: string};
 
@@ -61,8 +73,10 @@ export interface AskResult {
     answer: string;
     rounds: number;
     responses: string[];
-    /** Provenance: the past sessions this answer reused, in retrieval order. */
+    /** Provenance: the past sessions this answer reused, in retrieval order (per round, unchanged ones first). */
     usedLogs: string[];
+    /** The logs of `usedLogs` whose files changed or went since their session, with those files; the others are unchanged. */
+    staleLogs: StaleLog[];
     logId: string | null;
     timings: AskTimings;
     tokens: {prompt: number, generated: number};
