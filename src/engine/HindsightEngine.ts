@@ -98,7 +98,8 @@ export class HindsightEngine {
             return Promise.reject(new HindsightError("INVALID_ARGUMENT", "The request is empty. Say what you want done."));
         const o: AskOptions = {...askDefaults, ...options};
         return this.exclusive(() => {
-            const loop = new AskLoop(this.deps, createMemoryMode(o.mode), request, {...o, tools: AskLoop.toolsOf(o.tools), files: AskLoop.filesOf(o.tools)});
+            const loop = new AskLoop(this.deps, createMemoryMode(o.mode), request, {...o, tools: AskLoop.toolsOf(o.tools),
+                files: o.files !== undefined ? o.files : AskLoop.filesOf(o.tools)});
             return loop.run(o, (responses, files) =>
                 this.storeLogNow({task: standaloneTask(request, o.conversation), workspace: o.workspace, responses, files}, o.signal));
         });

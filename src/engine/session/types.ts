@@ -1,4 +1,5 @@
 import type {ToolHost} from "../agent/ToolHost.js";
+import type {FileChecker} from "../agent/WorkspaceFiles.js";
 import type {ToolName} from "../agent/ToolHost.js";
 import type {AskMode} from "../options.js";
 import type {ConversationTurn} from "./conversation.js";
@@ -26,6 +27,11 @@ export interface AskOptions {
      * are not reused.
      */
     tools: ToolHost | null;
+    /**
+     * Checks the files logs name (stale-log awareness); null turns the checks off (nothing is recorded, every log
+     * counts as unchanged), as for logs shared by several workspaces. Defaults to the tool host's `files`.
+     */
+    files?: FileChecker | null;
     /** Editor context (file, selection) appended to the request. */
     editorContext?: string;
     /**

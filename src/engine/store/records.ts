@@ -140,7 +140,6 @@ export function validateFiles(files: unknown): asserts files is LogFile[] {
 }
 
 function isPlainRelativePath(path: string): boolean {
-    // eslint-disable-next-line no-control-regex
     if (path === "" || path.length > MAX_FILE_PATH || /[\\\u0000-\u001f\u007f]/.test(path) || path.startsWith("/") || /^[A-Za-z]:/.test(path))
         return false;
     return path.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
