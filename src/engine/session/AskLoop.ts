@@ -120,8 +120,8 @@ export class AskLoop {
             return;
         const t = performance.now();
         const {k, files} = this.o;
-        // twice k candidates when some may be passed over; the first k are the same either way
-        const hits = await this.retriever.retrieve(query, {k: files == null ? k : 2 * k, workspace: this.o.workspace,
+        // k spare hits for the logs that may be passed over; the top k are the same either way
+        const hits = await this.retriever.retrieve(query, {k, spare: files == null ? 0 : k, workspace: this.o.workspace,
             exclude: new Set([...this.usedLogs, ...this.gone])});
         const fresh: LogRecord[] = [];
         const stale: LogRecord[] = [];
