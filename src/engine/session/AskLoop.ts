@@ -25,8 +25,8 @@ export interface AskDeps {
 }
 
 /** The options that shape a round's prompt (ask's, or score's). */
-type PromptOptions = Omit<Pick<AskOptions, "workspace" | "k" | "editorContext" | "attachedFiles" | "query" | "answerPrefix" | "conversation" |
-    "maxTokensPerRound" | "signal" | "onEvent">, "files"> & {
+type PromptOptions = Pick<AskOptions, "workspace" | "k" | "editorContext" | "attachedFiles" | "query" | "answerPrefix" | "conversation" |
+    "maxTokensPerRound" | "signal" | "onEvent"> & {
     tools: readonly ToolName[];
     /** Checks the files logs name (the tool host's); null: nothing is recorded and every log counts as unchanged. */
     files: FileChecker | null;
