@@ -68,8 +68,13 @@ export class MemoryService {
         const log = await (await this.host.store()).getLog(logId);
         if (log == null)
             throw new CommandError("LOG_NOT_FOUND", "That past session no longer exists.");
+        const checker = log.files.length > 0 ? await this.chat.fileChecker() : null;
+        const states = checker == null ? null : await (await requireEngineModule()).checkLogFiles(log, checker);
+        const label = {unchanged: "unchanged", changed: "changed since", deleted: "deleted since"} as const;
+        const files = log.files.length === 0 ? "" : `\n## Files it read\n\n${log.files.map((f, i) =>
+            `- ${f.path}${states == null ? "" : ` (${label[states[i]!.state]})`}`).join("\n")}\n`;
         const content = `# ${log.task}\n\n- Date: ${log.createdAt}\n- Outcome: ${log.outcome}${log.pinned ? " (pinned)" : ""}\n- Workspace: ${log.workspace}\n` +
-            `- KV tokens: ${log.nTokens}\n- Id: ${log.id}\n\n## Reasoning\n\n${log.logText.trim()}\n`;
+            `- KV tokens: ${log.nTokens}\n- Id: ${log.id}\n${files}\n## Reasoning\n\n${log.logText.trim()}\n`;
         const doc = await vscode.workspace.openTextDocument({language: "markdown", content});
         await vscode.window.showTextDocument(doc, {preview: true});
     }
