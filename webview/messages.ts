@@ -80,8 +80,16 @@ export class MessageView {
             const chips = el("div", {className: "reuse", attrs: {role: "group", "aria-label": `Reused ${n} past session${n === 1 ? "" : "s"}`}});
             chips.append(el("span", {className: "reuse-label", text: `reused ${n} past session${n === 1 ? "" : "s"}`}));
             for (const log of end.reused) {
-                const chip = el("button", {className: "reuse-chip", text: shorten(log.task, 40), title: log.task,
-                    attrs: {"data-log-id": log.logId, type: "button", "aria-label": `Open past session: ${log.task}`}});
+                const stale = log.stale != null && log.stale.changed.length + log.stale.deleted.length > 0 ? log.stale : undefined;
+                const staleList = stale == null ? "" : [...stale.changed, ...stale.deleted.map((f) => `${f} (deleted)`)].join(", ");
+                const task = shorten(log.task, stale != null ? 28 : 40);
+                const chip = el("button", {className: stale != null ? "reuse-chip stale" : "reuse-chip", text: stale != null ? undefined : task,
+                    title: stale != null ? `${log.task}\nFiles changed since: ${staleList}` : log.task,
+                    attrs: {"data-log-id": log.logId, type: "button",
+                        "aria-label": `Open past session: ${log.task}${stale != null ? ` (files changed since: ${staleList})` : ""}`}});
+                // the task shrinks (ellipsis) before the note does
+                if (stale != null)
+                    chip.append(el("span", {className: "chip-task", text: task}), el("span", {className: "stale-note", text: "files changed since"}));
                 chip.addEventListener("click", () => post("openSession", {logId: log.logId}));
                 chips.append(chip);
             }

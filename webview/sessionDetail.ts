@@ -5,7 +5,7 @@
  * Close, the task) sits above the session's reasoning, which scrolls in its own area. Opening moves focus into the panel; Escape or Close hides it and gives
  * focus back to the chip that opened it (or to the prompt when that chip is gone).
  */
-import type {SessionDetail} from "../src/shared/protocol.js";
+import type {SessionDetail, SessionFile} from "../src/shared/protocol.js";
 import {byId, el, iconButton} from "./dom.js";
 import {post} from "./host.js";
 
@@ -16,6 +16,29 @@ const outcomeLabels: Record<SessionDetail["outcome"], string> = {
     "tests-passed": "tests passed",
     "tests-failed": "tests failed"
 };
+
+const fileStateLabels: Record<SessionFile["state"], string> = {
+    unchanged: "unchanged",
+    changed: "changed since",
+    deleted: "deleted since"
+};
+
+/** The files the session read, those that changed or went first; nothing for a session that read none. */
+function filesSection(files: readonly SessionFile[]): HTMLElement[] {
+    if (files.length === 0)
+        return [];
+    const order: SessionFile["state"][] = ["changed", "deleted", "unchanged"];
+    const sorted = [...files].sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state));
+    const changed = files.filter((f) => f.state !== "unchanged").length;
+    return [el("section", {className: "detail-files", attrs: {"aria-label": "Files the session read"}}, [
+        el("div", {className: "files-head", text: changed > 0
+            ? `Files changed since: ${changed} of ${files.length} this session read`
+            : `Files this session read (${files.length}, unchanged)`}),
+        el("ul", {}, sorted.map((f) => el("li", {className: `file file-${f.state}`}, [
+            el("span", {className: "path", text: f.path}), el("span", {className: "state", text: ` · ${fileStateLabels[f.state]}`})
+        ])))
+    ])];
+}
 
 export class SessionPanel {
     public readonly element: HTMLElement;
@@ -74,6 +97,7 @@ export class SessionPanel {
                 el("h2", {className: "task", text: detail.task, title: detail.task, attrs: {id: "session-detail-title"}})
             ]),
             el("div", {className: "detail-body", attrs: {tabindex: "0", role: "region", "aria-label": "Reasoning of the past session"}}, [
+                ...filesSection(detail.files ?? []),
                 el("div", {className: "reasoning", text: detail.reasoning.trim() === "" ? "(no reasoning recorded)" : detail.reasoning})
             ])
         );

@@ -13,9 +13,9 @@ import {AskLoop, type AskDeps} from "./session/AskLoop.js";
 import {standaloneTask} from "./session/conversation.js";
 import {createMemoryMode} from "./session/registry.js";
 import type {AskOptions, AskResult, ScoreOptions, ScoreResult} from "./session/types.js";
-import type {LogRecord, LogStore} from "./store/index.js";
+import type {LogFile, LogRecord, LogStore} from "./store/index.js";
 
-export type {AskEvent, AskMode, AskOptions, AskResult, AskTimings, ConversationTurn, Reliance, ScoreOptions, ScoreResult} from "./session/types.js";
+export type {AskEvent, AskMode, AskOptions, AskResult, AskTimings, ConversationTurn, Reliance, ScoreOptions, ScoreResult, StaleLog} from "./session/types.js";
 
 export interface HindsightEngineOptions {
     /**
@@ -23,6 +23,14 @@ export interface HindsightEngineOptions {
      * the loaded chat model's own embedding context. Vectors of different embedding models are never compared.
      */
     embeddingModelPath: string;
+}
+
+/** A finished task to store as a log. */
+export interface StoredTask {
+    task: string;
+    workspace: string;
+    responses: readonly string[];
+    files?: readonly LogFile[];
 }
 
 const askDefaults = {mode: defaults.mode, k: defaults.k, maxRounds: defaults.maxRounds, maxTokensPerRound: defaults.maxTokensPerRound, log: true, tools: null};
@@ -90,8 +98,10 @@ export class HindsightEngine {
             return Promise.reject(new HindsightError("INVALID_ARGUMENT", "The request is empty. Say what you want done."));
         const o: AskOptions = {...askDefaults, ...options};
         return this.exclusive(() => {
-            const loop = new AskLoop(this.deps, createMemoryMode(o.mode), request, {...o, tools: AskLoop.toolsOf(o.tools)});
-            return loop.run(o, (responses) => this.storeLogNow({task: standaloneTask(request, o.conversation), workspace: o.workspace, responses}, o.signal));
+            const loop = new AskLoop(this.deps, createMemoryMode(o.mode), request, {...o, tools: AskLoop.toolsOf(o.tools),
+                files: o.files !== undefined ? o.files : AskLoop.filesOf(o.tools)});
+            return loop.run(o, (responses, files) =>
+                this.storeLogNow({task: standaloneTask(request, o.conversation), workspace: o.workspace, responses, files}, o.signal));
         });
     }
 
@@ -107,7 +117,7 @@ export class HindsightEngine {
             if (tokens.length === 0)
                 throw new HindsightError("INVALID_ARGUMENT", "The continuation to score is empty.");
             const loop = new AskLoop(this.deps, createMemoryMode(o.mode), request,
-                {...o, maxTokensPerRound: tokens.length, tools: AskLoop.toolsOf(o.tools)});
+                {...o, maxTokensPerRound: tokens.length, tools: AskLoop.toolsOf(o.tools), files: AskLoop.filesOf(o.tools)});
             await loop.begin();
             const {prompt, prefixCells} = await loop.prepareRound(1);
             const t = performance.now();
@@ -121,18 +131,21 @@ export class HindsightEngine {
         });
     }
 
-    /** Stores a finished task as a log: redacted text, KV of its last response, embedding. All or nothing. */
-    public storeLog(task: {task: string, workspace: string, responses: readonly string[]}, signal?: AbortSignal): Promise<LogRecord> {
+    /**
+     * Stores a finished task as a log: redacted text, KV of its last response, embedding, and the files it read
+     * (`files`, for stale-log checks; defaults to none). All or nothing.
+     */
+    public storeLog(task: StoredTask, signal?: AbortSignal): Promise<LogRecord> {
         return this.exclusive(() => this.storeLogNow(task, signal));
     }
 
-    private async storeLogNow(task: {task: string, workspace: string, responses: readonly string[]}, signal?: AbortSignal): Promise<LogRecord> {
+    private async storeLogNow(task: StoredTask, signal?: AbortSignal): Promise<LogRecord> {
         const {text, last} = logTextOf(task.responses.map((r) => redactSecrets(r).text));
         const taskText = redactSecrets(task.task).text;
         const encoded = await encode(this.runtime, this.generator.sequence, {logText: text, lastResponse: last}, {signal});
         const vector = await (await this.getEmbedder()).embed(`${taskText}\n${last}`);
         return this.store.addLog(
-            {workspace: task.workspace, task: taskText, lastResponse: last, logText: text, nTokens: encoded.nCells},
+            {workspace: task.workspace, task: taskText, lastResponse: last, logText: text, nTokens: encoded.nCells, files: task.files ? [...task.files] : []},
             {
                 kv: [{fingerprint: kvFingerprint(this.runtime), nTokens: encoded.nCells, tokens: encoded.tokens, data: encoded.blob}],
                 embedding: {space: this.embeddingSpace, vector}

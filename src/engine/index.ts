@@ -1,7 +1,8 @@
 // The engine's public surface. Hosts (the CLI, the VS Code extension, the evaluation harness) import from here only
 // (eslint's no-restricted-imports refuses anything else); tests may reach the internals.
 export {HindsightEngine} from "./HindsightEngine.js";
-export type {AskEvent, AskMode, AskOptions, AskResult, AskTimings, ConversationTurn, HindsightEngineOptions, Reliance, ScoreOptions, ScoreResult} from "./HindsightEngine.js";
+export type {AskEvent, AskMode, AskOptions, AskResult, AskTimings, ConversationTurn, HindsightEngineOptions, Reliance, ScoreOptions, ScoreResult, StaleLog,
+    StoredTask} from "./HindsightEngine.js";
 export {askModes, defaults, gpuChoices, isModeName, isOneOf, kvCacheTypes, kvVariantFlags, memoryScopes, parseModeName} from "./options.js";
 export type {KvVariantFlag, MemoryModeName} from "./options.js";
 export type {GpuChoice, KvCacheType, MemoryScope} from "./options.js";
@@ -10,6 +11,10 @@ export type {InlineCompletionsOptions} from "./completion/InlineCompletions.js";
 export type {InlineContext} from "./completion/inlineLogic.js";
 export {DirectoryToolHost, offeredTools, toolNames} from "./agent/ToolHost.js";
 export type {ToolHost, ToolName} from "./agent/ToolHost.js";
+export {FileHashCache, MAX_HASH_BYTES, WorkspaceFileChecker} from "./agent/WorkspaceFiles.js";
+export type {CheckedFile, FileChecker, FileReader, WorkspaceFileCheckerOptions} from "./agent/WorkspaceFiles.js";
+export {checkLogFiles} from "./session/staleLogs.js";
+export type {LogFileStatus} from "./session/staleLogs.js";
 export {AbortedError, DisposedError, HindsightError, KvLogError, ModelError, StoreError, throwIfAborted, toUserError} from "./errors.js";
 export type {HindsightErrorCode} from "./errors.js";
 export {isKvCacheType} from "./kv/ggml.js";
@@ -29,4 +34,4 @@ export {gpuUnavailableError, isForcedGpu, supportedGpuBackends} from "./runtime/
 export type {GpuBackend} from "./runtime/gpuSupport.js";
 export type {Fingerprint, ModelRuntimeOptions} from "./runtime/ModelRuntime.js";
 export {LOG_OUTCOMES, LogStore, SCHEMA_VERSION} from "./store/index.js";
-export type {ImportOptions, ImportResult, KvInfo, LogOutcome, LogRecord, LogStoreOptions, SearchHit} from "./store/index.js";
+export type {ImportOptions, ImportResult, KvInfo, LogFile, LogOutcome, LogRecord, LogStoreOptions, SearchHit} from "./store/index.js";

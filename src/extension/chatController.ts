@@ -1,6 +1,6 @@
 import {randomUUID} from "node:crypto";
 import * as vscode from "vscode";
-import type {AskMode} from "../engine/index.js";
+import type {AskMode, FileChecker, StaleLog} from "../engine/index.js";
 import {toWebview, type ChatEntry, type ReusedLog, type ToWebviewMessage} from "../shared/protocol.js";
 import {conversationOf} from "./chatConversation.js";
 import {requireEngineModule, errorCode, errorMessage} from "./engineLoader.js";
@@ -12,6 +12,8 @@ export interface AskRequest {
     mode?: AskMode;
     /** Editor context (file and selection) to attach, already formatted. */
     editorContext?: string;
+    /** The workspace files `editorContext` comes from (workspace-relative), recorded with the session's log. */
+    attachedFiles?: string[];
     /** Attach the active editor's selection (or file) when `editorContext` is not given. */
     attachSelection?: boolean;
     /** Id from the webview; a new one otherwise. */
@@ -92,14 +94,19 @@ export class ChatController implements vscode.Disposable {
             const settings = this.settings();
             this.reportBadGlobs(engine.excludeGlobProblems(settings.excludeGlobs));
             const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === "file");
-            const editorContext = req.editorContext ?? (req.attachSelection ? editorContextOf(this.editor(), settings, engine.isExcludedPath) : undefined);
+            const fromEditor = req.editorContext == null && req.attachSelection === true;
+            const editorContext = req.editorContext ?? (fromEditor ? editorContextOf(this.editor(), settings, engine.isExcludedPath) : undefined);
+            const attachedFiles = req.attachedFiles ?? (fromEditor && editorContext != null ? attachedFileOf(this.editor(), folder) : undefined);
+            // untrusted workspace: no tool reads files and nothing is logged
+            const tools = trusted && folder != null ? new engine.DirectoryToolHost(folder.uri.fsPath, settings.excludeGlobs) : null;
             const result = await this.host.ask(text, {
                 workspace: this.workspace(),
                 mode: req.mode ?? "kv",
-                // untrusted workspace: no tool reads files and nothing is logged
-                tools: trusted && folder != null ? new engine.DirectoryToolHost(folder.uri.fsPath, settings.excludeGlobs) : null,
+                tools,
+                files: this.checksFiles(settings) ? tools?.files ?? null : null,
                 log: trusted,
                 editorContext,
+                attachedFiles,
                 conversation,
                 signal: abort.signal,
                 onText: (chunk) => {
@@ -107,7 +114,7 @@ export class ChatController implements vscode.Disposable {
                     this.send(toWebview("stream", {requestId, chunk, done: false}));
                 }
             });
-            const reused = await this.describe(result.usedLogs);
+            const reused = await this.describe(result.usedLogs, result.staleLogs);
             answer.text = result.answer.trim() !== "" ? result.answer : answer.text;
             Object.assign(answer, {done: true, logId: result.logId, reused});
             if (result.logId != null)
@@ -125,16 +132,38 @@ export class ChatController implements vscode.Disposable {
         }
     }
 
-    /** Chips under an answer: the reused logs with their tasks (a log deleted meanwhile is left out). */
-    private async describe(ids: readonly string[]): Promise<ReusedLog[]> {
+    /**
+     * Whether sessions' files are recorded and checked (stale-log awareness): in a trusted workspace with a folder,
+     * and not with `memoryScope: global`, whose logs come from several workspaces and so cannot be checked against one.
+     */
+    private checksFiles(settings: HostSettings): boolean {
+        return vscode.workspace.isTrusted && settings.memoryScope !== "global" && vscode.workspace.workspaceFolders?.some((f) => f.uri.scheme === "file") === true;
+    }
+
+    /** The checker for the files of this workspace's sessions (the session panel lists them), or null where none are checked. */
+    public async fileChecker(): Promise<FileChecker | null> {
+        const settings = this.settings();
+        const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === "file");
+        if (!this.checksFiles(settings) || folder == null)
+            return null;
+        const engine = await requireEngineModule();
+        return new engine.WorkspaceFileChecker(folder.uri.fsPath, {excludeGlobs: settings.excludeGlobs});
+    }
+
+    /**
+     * Chips under an answer: the reused logs with their tasks, and for a stale one the files that changed since
+     * (a log deleted meanwhile is left out).
+     */
+    private async describe(ids: readonly string[], stale: readonly StaleLog[]): Promise<ReusedLog[]> {
         if (ids.length === 0)
             return [];
         const store = await this.host.store();
         const out: ReusedLog[] = [];
         for (const id of ids) {
             const log = await store.getLog(id).catch(() => null);
+            const files = stale.find((s) => s.logId === id);
             if (log != null)
-                out.push({logId: id, task: log.task});
+                out.push(files == null ? {logId: id, task: log.task} : {logId: id, task: log.task, stale: {changed: files.changed, deleted: files.deleted}});
         }
         return out;
     }
@@ -190,6 +219,15 @@ export class ChatController implements vscode.Disposable {
             void vscode.window.showWarningMessage(text);
         }
     }
+}
+
+/** The workspace-relative path of the editor's file, for the log's file list; none for an unsaved or outside file. */
+export function attachedFileOf(editor: vscode.TextEditor | undefined,
+    folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === "file")): string[] | undefined {
+    const uri = editor?.document.uri;
+    if (uri == null || folder == null || uri.scheme !== "file" || vscode.workspace.getWorkspaceFolder(uri)?.uri.toString() !== folder.uri.toString())
+        return undefined;
+    return [vscode.workspace.asRelativePath(uri, false)];
 }
 
 /** The attached context: the selection (or the whole file when nothing is selected), never an excluded (secret) file. */

@@ -1,7 +1,7 @@
 import * as vscode from "vscode";
 import {literal, object, optional, str} from "../shared/validate.js";
 import type {AskCommandResult, ChatController} from "./chatController.js";
-import {editorContextOf} from "./chatController.js";
+import {attachedFileOf, editorContextOf} from "./chatController.js";
 import type {ChatViewProvider} from "./chatView.js";
 import type {EngineHost} from "./engineHost.js";
 import {requireEngineModule} from "./engineLoader.js";
@@ -64,7 +64,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
                 return undefined;
             if (arg == null)
                 await chatView.reveal();
-            return chat.ask({request, mode: arg?.mode, editorContext: context});
+            return chat.ask({request, mode: arg?.mode, editorContext: context, attachedFiles: attachedFileOf(editor)});
         }));
     }
 

@@ -6,6 +6,7 @@ import type {ChatViewProvider} from "./chatView.js";
 import type {CommandDeps} from "./commands.js";
 import {registerCommand} from "./commandKit.js";
 import {editorOutcome} from "./editorOutcome.js";
+import {requireEngineModule} from "./engineLoader.js";
 import type {EngineHost} from "./engineHost.js";
 import {filterMemory, type MemoryItem, type MemoryTreeProvider} from "./memoryView.js";
 import {CommandError} from "./ui.js";
@@ -55,8 +56,11 @@ export class MemoryService {
             this.chat.forgotten(logId);
             throw new CommandError("LOG_NOT_FOUND", "That past session no longer exists.");
         }
+        // the files it read, as they are now (the chip said "files changed since"; this says which)
+        const checker = log.files.length > 0 ? await this.chat.fileChecker() : null;
+        const files = checker == null ? undefined : await (await requireEngineModule()).checkLogFiles(log, checker);
         this.chatView()?.postToView(toWebview("sessionDetail",
-            {logId, task: log.task, reasoning: log.logText.trim(), createdAt: log.createdAt, outcome: log.outcome, pinned: log.pinned}));
+            {logId, task: log.task, reasoning: log.logText.trim(), createdAt: log.createdAt, outcome: log.outcome, pinned: log.pinned, files}));
     }
 
     /** Opens the session as a read-only markdown document. */
@@ -64,8 +68,13 @@ export class MemoryService {
         const log = await (await this.host.store()).getLog(logId);
         if (log == null)
             throw new CommandError("LOG_NOT_FOUND", "That past session no longer exists.");
+        const checker = log.files.length > 0 ? await this.chat.fileChecker() : null;
+        const states = checker == null ? null : await (await requireEngineModule()).checkLogFiles(log, checker);
+        const label = {unchanged: "unchanged", changed: "changed since", deleted: "deleted since"} as const;
+        const files = log.files.length === 0 ? "" : `\n## Files it read\n\n${log.files.map((f, i) =>
+            `- ${f.path}${states == null ? "" : ` (${label[states[i]!.state]})`}`).join("\n")}\n`;
         const content = `# ${log.task}\n\n- Date: ${log.createdAt}\n- Outcome: ${log.outcome}${log.pinned ? " (pinned)" : ""}\n- Workspace: ${log.workspace}\n` +
-            `- KV tokens: ${log.nTokens}\n- Id: ${log.id}\n\n## Reasoning\n\n${log.logText.trim()}\n`;
+            `- KV tokens: ${log.nTokens}\n- Id: ${log.id}\n${files}\n## Reasoning\n\n${log.logText.trim()}\n`;
         const doc = await vscode.workspace.openTextDocument({language: "markdown", content});
         await vscode.window.showTextDocument(doc, {preview: true});
     }

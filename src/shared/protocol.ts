@@ -11,8 +11,12 @@ export type FeedbackOutcome = typeof feedbackOutcomes[number];
 
 const outcome = literal("unknown", "accepted", "rejected", "tests-passed", "tests-failed");
 
-/** A past session an answer reused (a "chip" under the answer). */
-const reusedLog = object({logId: str, task: str});
+/** Files of a reused session that changed or went since it ran (workspace-relative paths). */
+const staleFiles = object({changed: arrayOf(str, 256), deleted: arrayOf(str, 256)});
+export type StaleFiles = Infer<typeof staleFiles>;
+
+/** A past session an answer reused (a "chip" under the answer); `stale` when files it read changed since (the chip says so). */
+const reusedLog = object({logId: str, task: str, stale: optional(staleFiles)});
 export type ReusedLog = Infer<typeof reusedLog>;
 
 /** One entry of the chat history, as the webview shows it and the host keeps it (per workspace). */
@@ -42,13 +46,19 @@ function nullableNumber(): Guard<number | null> {
     return (v): v is number | null => v === null || (typeof v === "number" && Number.isFinite(v));
 }
 
+/** A file a past session read or was given, compared with the workspace now. */
+const sessionFile = object({path: str, state: literal("unchanged", "changed", "deleted")});
+export type SessionFile = Infer<typeof sessionFile>;
+
 const sessionDetail = object({
     logId: str,
     task: str,
     reasoning: str,
     createdAt: str,
     outcome,
-    pinned: bool
+    pinned: bool,
+    /** The files the session read, as they are now (absent: not checked, e.g. in an untrusted workspace). */
+    files: optional(arrayOf(sessionFile, 256))
 });
 export type SessionDetail = Infer<typeof sessionDetail>;
 

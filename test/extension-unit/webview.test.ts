@@ -167,6 +167,33 @@ describe("chat webview (built bundle in jsdom)", () => {
         assert.equal(detail.hidden, true);
     });
 
+    it("a stale chip says \"files changed since\" and names the files; its session panel lists them, changed and deleted first", () => {
+        ready(host);
+        host.send(toWebview("started", {requestId: "r", text: "q"}));
+        host.send(toWebview("stream", {requestId: "r", chunk: "answer", done: true, logId: "L", reused: [
+            {logId: "P1", task: "fresh task"},
+            {logId: "P2", task: "why does parse_line fail", stale: {changed: ["src/a.ts"], deleted: ["old.ts"]}}
+        ]}));
+        const [fresh, stale] = host.$$(".reuse-chip");
+        assert.equal(fresh!.textContent, "fresh task");
+        assert.ok(!fresh!.classList.contains("stale"));
+        assert.equal(stale!.textContent, "why does parse_line fail" + "files changed since");
+        assert.ok(stale!.classList.contains("stale"));
+        assert.match(stale!.title, /Files changed since: src\/a\.ts, old\.ts \(deleted\)/);
+        assert.match(stale!.getAttribute("aria-label")!, /files changed since: src\/a\.ts, old\.ts \(deleted\)/);
+
+        stale!.click();
+        host.send(toWebview("sessionDetail", {logId: "P2", task: "why does parse_line fail", reasoning: "r", createdAt: "2026-11-27T10:00:00.000Z",
+            outcome: "unknown", pinned: false, files: [{path: "b.ts", state: "unchanged"}, {path: "src/a.ts", state: "changed"}, {path: "old.ts", state: "deleted"}]}));
+        const files = host.$(".session-detail .detail-files")!;
+        assert.match(files.textContent!, /Files changed since: 2 of 3 this session read/);
+        assert.deepEqual([...files.querySelectorAll("li")].map((li) => li.textContent), ["src/a.ts · changed since", "old.ts · deleted since", "b.ts · unchanged"]);
+
+        host.send(toWebview("sessionDetail", {logId: "P1", task: "fresh task", reasoning: "r", createdAt: "2026-11-27T10:00:00.000Z",
+            outcome: "unknown", pinned: false}));
+        assert.equal(host.$(".session-detail .detail-files"), null, "a session without files (or not checked) has no list");
+    });
+
     it("the session panel: header with task, date, outcome, Forget and Close above the scrolling reasoning; focus moves in; Escape closes it", () => {
         ready(host);
         host.send(toWebview("started", {requestId: "r", text: "q"}));

@@ -1,5 +1,5 @@
 import path from "node:path";
-import {askModes, defaults, DirectoryToolHost, HindsightError, isModeName, kvVariantFlags} from "../../engine/index.js";
+import {askModes, defaults, DirectoryToolHost, HindsightError, isModeName, kvVariantFlags, type StaleLog} from "../../engine/index.js";
 import {optFlag, optInt, optString, type ParsedArgs} from "../args.js";
 import type {CliContext, CommandResult} from "../CliContext.js";
 import {withEngine} from "../openEngine.js";
@@ -19,6 +19,19 @@ export function askSettings(args: ParsedArgs) {
     };
 }
 
+/** A log's files that changed since its session, for a human: `a.ts, b.ts (deleted)`. */
+function staleFiles(stale: StaleLog): string {
+    return [...stale.changed, ...stale.deleted.map((file) => `${file} (deleted)`)].join(", ");
+}
+
+/** Reused log ids, each stale one followed by `(files changed since: a.ts)`. */
+export function describeReused(ids: readonly string[], stale: readonly StaleLog[]): string {
+    return ids.map((id) => {
+        const found = stale.find((s) => s.logId === id);
+        return found == null ? id : `${id} (files changed since: ${staleFiles(found)})`;
+    }).join(", ");
+}
+
 /** `hindsight ask "REQUEST" [--workspace DIR] [--mode kv] [--k 3] [--max-rounds N] [--no-log]` */
 export async function askCommand(ctx: CliContext, args: ParsedArgs): Promise<CommandResult> {
     const request = args.positionals.join(" ").trim();
@@ -35,17 +48,18 @@ export async function askCommand(ctx: CliContext, args: ParsedArgs): Promise<Com
             onText: (text) => ctx.stream(text),
             onEvent: (event) => {
                 if (event.type === "retrieved")
-                    ctx.info(`\n[reusing ${event.logIds.length} past session(s): ${event.logIds.join(", ")}]`);
+                    ctx.info(`\n[reusing ${event.logIds.length} past session(s): ${describeReused(event.logIds, event.stale)}]`);
             }
         });
         const json = {
             answer: result.answer,
             rounds: result.rounds,
             usedLogs: result.usedLogs,
+            staleLogs: result.staleLogs,
             logId: result.logId,
             timings: result.timings
         };
-        const text = `\n\n${result.usedLogs.length > 0 ? `Reused: ${result.usedLogs.join(", ")}\n` : ""}` +
+        const text = `\n\n${result.usedLogs.length > 0 ? `Reused: ${describeReused(result.usedLogs, result.staleLogs)}\n` : ""}` +
             `${result.logId != null ? `Logged as ${result.logId}\n` : ""}` +
             `(${result.rounds} round(s), first token ${Math.round(result.timings.ttftMs ?? 0)} ms, ${Math.round(result.timings.totalMs)} ms total)`;
         return {json, text};

@@ -1,14 +1,15 @@
 import readline from "node:readline";
-import {DirectoryToolHost, type ConversationTurn} from "../../engine/index.js";
+import {DirectoryToolHost, type ConversationTurn, type StaleLog} from "../../engine/index.js";
 import type {ParsedArgs} from "../args.js";
 import type {CliContext, CommandResult} from "../CliContext.js";
 import {withEngine} from "../openEngine.js";
-import {askSettings} from "./ask.js";
+import {askSettings, describeReused} from "./ask.js";
 
 interface ChatTurnResult {
     request: string;
     answer: string;
     usedLogs: string[];
+    staleLogs: StaleLog[];
     logId: string | null;
 }
 
@@ -48,12 +49,12 @@ export async function chatCommand(ctx: CliContext, args: ParsedArgs): Promise<Co
                         onText: (text) => ctx.stream(text),
                         onEvent: (event) => {
                             if (event.type === "retrieved")
-                                ctx.info(`\n[reusing ${event.logIds.length} past session(s): ${event.logIds.join(", ")}]`);
+                                ctx.info(`\n[reusing ${event.logIds.length} past session(s): ${describeReused(event.logIds, event.stale)}]`);
                         }
                     });
                     const answer = result.answer.trim() !== "" ? result.answer : result.responses.at(-1) ?? "";
                     conversation = [...conversation, {role: "user", text: line}, {role: "assistant", text: answer}];
-                    turns.push({request: line, answer: result.answer, usedLogs: result.usedLogs, logId: result.logId});
+                    turns.push({request: line, answer: result.answer, usedLogs: result.usedLogs, staleLogs: result.staleLogs, logId: result.logId});
                     ctx.stream("\n");
                     if (result.logId != null)
                         ctx.info(`[logged as ${result.logId}]`);

@@ -1,7 +1,9 @@
 import fs from "node:fs/promises";
 import path from "node:path";
-import {DEFAULT_EXCLUDE_GLOBS, isExcludedPath} from "../redact.js";
+import {DEFAULT_EXCLUDE_GLOBS} from "../redact.js";
 import {readRegularFile} from "./readRegularFile.js";
+import {WorkspaceFileChecker, type FileChecker} from "./WorkspaceFiles.js";
+import {WorkspacePaths, type WorkspaceTarget} from "./WorkspacePaths.js";
 
 /**
  * What the agent may do in the user's workspace. The CLI gives a folder; the VS Code host gives the workspace
@@ -25,6 +27,12 @@ export interface ToolHost {
      * null when nothing failed (or there is nothing to check).
      */
     verify?(responses: readonly string[]): Promise<string | null>;
+    /**
+     * Checks the workspace files a log names (stale-log awareness): a request records the files its `read_file`
+     * calls and attached files had, and a retrieved log whose files changed is marked stale. A host without it
+     * records no files and treats every log as unchanged.
+     */
+    readonly files?: FileChecker;
 }
 
 export const toolNames = ["list_files", "read_file", "search", "run_tests"] as const;
@@ -44,80 +52,24 @@ const maxSearchBytes = 512 * 1024;
 const maxSearchHits = 20;
 const maxListed = 200;
 
-/** A path inside the workspace: `abs` is its real path (links resolved), `rel` what the model asked for. */
-interface Target {
-    abs: string;
-    rel: string;
-}
-
 /**
  * A ToolHost over a folder: never leaves it, never reads excluded (secret) files. Both rules hold for the
  * real path, after every link is resolved, as well as for the path the model asked for: a link that points
  * out of the workspace, or to an excluded file (`innocent.txt` -> `.env`), is refused, and a walk does not
- * go through such a link. Only regular files are read, and only their first bytes.
+ * go through such a link. Only regular files are read, and only their first bytes. `files` checks the files a
+ * log names under the same rules (stale-log awareness).
  */
 export class DirectoryToolHost implements ToolHost {
-    private readonly root: string;
-    private realRoot: Promise<string> | undefined;
+    private readonly paths: WorkspacePaths;
+    public readonly files: WorkspaceFileChecker;
 
-    public constructor(root: string, private readonly excludeGlobs: readonly string[] = DEFAULT_EXCLUDE_GLOBS) {
-        this.root = path.resolve(root);
+    public constructor(root: string, excludeGlobs: readonly string[] = DEFAULT_EXCLUDE_GLOBS) {
+        this.paths = new WorkspacePaths(root, excludeGlobs);
+        this.files = new WorkspaceFileChecker(this.paths);
     }
 
-    /** The workspace-relative form of `abs` under `base`, `/`-separated; null when `abs` is outside `base`. */
-    private static inside(base: string, abs: string): string | null {
-        const relative = path.relative(base, abs);
-        if (relative === ".." || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative))
-            return null;
-        return relative.split(path.sep).join("/");
-    }
-
-    private excluded(rel: string): boolean {
-        return rel !== "" && isExcludedPath(rel, this.excludeGlobs);
-    }
-
-    /**
-     * Where `abs` really is, when that is inside the workspace and neither its path under the workspace
-     * (`rel`) nor its real one is excluded; else why not, as a message for the model.
-     */
-    private async check(abs: string, rel: string, shown: string): Promise<string | {real: string}> {
-        if (this.excluded(rel))
-            return `Error: ${shown} is excluded (it may hold secrets).`;
-        const realRoot = await this.realRootPath();
-        if (realRoot == null)
-            return "Error: the workspace folder cannot be read.";
-        let real: string;
-        try {
-            real = await fs.realpath(abs);
-        } catch {
-            return `Error: cannot read ${shown} (it does not exist).`;
-        }
-        const realRel = DirectoryToolHost.inside(realRoot, real);
-        if (realRel == null)
-            return `Error: ${shown} is outside the workspace (it is a link to a place outside).`;
-        if (this.excluded(realRel))
-            return `Error: ${shown} is excluded (it may hold secrets).`;
-        return {real};
-    }
-
-    private async realRootPath(): Promise<string | null> {
-        this.realRoot ??= fs.realpath(this.root);
-        try {
-            return await this.realRoot;
-        } catch {
-            this.realRoot = undefined;
-            return null;
-        }
-    }
-
-    private async resolve(requested: string): Promise<Target | string> {
-        const cleaned = requested.trim().replace(/^["'`]|["'`]$/g, "") || ".";
-        const abs = path.resolve(this.root, cleaned);
-        const rel = DirectoryToolHost.inside(this.root, abs);
-        if (rel == null)
-            return `Error: ${cleaned} is outside the workspace.`;
-        const checked = await this.check(abs, rel, cleaned);
-        return typeof checked === "string" ? checked : {abs: checked.real, rel: rel || "."};
+    private resolve(requested: string): Promise<WorkspaceTarget | string> {
+        return this.paths.resolve(requested);
     }
 
     /**
@@ -133,13 +85,13 @@ export class DirectoryToolHost implements ToolHost {
             return [];
         }
         entries.sort((a, b) => a.name.localeCompare(b.name));
-        const realRoot = await this.realRootPath();
+        const realRoot = await this.paths.realRootPath();
         const out = [];
         for (const entry of entries) {
             const rel = dirRel === "" || dirRel === "." ? entry.name : `${dirRel}/${entry.name}`;
             const abs = path.join(dirAbs, entry.name);
             if (entry.isSymbolicLink()) {
-                const checked = await this.check(abs, rel, rel);
+                const checked = await this.paths.check(abs, rel, rel);
                 if (typeof checked === "string")
                     continue;
                 const stat = await fs.stat(checked.real).catch(() => undefined);
@@ -147,8 +99,8 @@ export class DirectoryToolHost implements ToolHost {
                     out.push({name: entry.name, rel, abs: checked.real, dir: stat.isDirectory(), followed: false});
             } else if (entry.isDirectory() || entry.isFile()) {
                 // `dirAbs` is a real path, so this entry's real path is `abs`: under a linked folder it differs from `rel`.
-                const realRel = realRoot == null ? null : DirectoryToolHost.inside(realRoot, abs);
-                if (realRel != null && !this.excluded(rel) && !this.excluded(realRel))
+                const realRel = realRoot == null ? null : WorkspacePaths.inside(realRoot, abs);
+                if (realRel != null && !this.paths.excluded(rel) && !this.paths.excluded(realRel))
                     out.push({name: entry.name, rel, abs, dir: entry.isDirectory(), followed: true});
             }
         }

@@ -1,10 +1,13 @@
 import fs from "node:fs/promises";
 
-/** What `readRegularFile` found: the first bytes of a regular text file, or why it was not read. */
+/**
+ * What `readRegularFile` found: the first bytes of a regular text file (`bytes` as read, `text` decoded), or why it
+ * was not read (a binary file's bytes are there too, for a caller that only hashes them).
+ */
 export type RegularFileRead =
-    | {kind: "text", text: string, size: number, truncated: boolean}
+    | {kind: "text", text: string, bytes: Buffer, size: number, truncated: boolean}
     | {kind: "not-regular"}
-    | {kind: "binary"}
+    | {kind: "binary", bytes: Buffer, size: number, truncated: boolean}
     | {kind: "unreadable", code: string};
 
 // Not on Windows, where a FIFO cannot appear in a workspace; `?? 0` keeps the flags valid there.
@@ -38,9 +41,10 @@ export async function readRegularFile(file: string, maxBytes: number): Promise<R
             filled += bytesRead;
         }
         const bytes = buffer.subarray(0, filled);
+        const truncated = stat.size > filled;
         if (bytes.includes(0))
-            return {kind: "binary"};
-        return {kind: "text", text: bytes.toString("utf8"), size: stat.size, truncated: stat.size > filled};
+            return {kind: "binary", bytes, size: stat.size, truncated};
+        return {kind: "text", text: bytes.toString("utf8"), bytes, size: stat.size, truncated};
     } catch (err) {
         return {kind: "unreadable", code: (err as NodeJS.ErrnoException).code ?? "EIO"};
     } finally {

@@ -24,6 +24,11 @@ export interface RetrieveOptions {
     minVectorSimilarity?: number;
     workspace?: string;
     exclude?: ReadonlySet<string>;
+    /**
+     * Return up to this many hits after the top k (next in rank), for a caller that may pass some over; the search
+     * itself, and so the top k, is what it is without them. Defaults to 0.
+     */
+    spare?: number;
 }
 
 const excludedOutcomes: LogOutcome[] = ["rejected", "tests-failed"];
@@ -57,7 +62,7 @@ export class Retriever {
             .map((id, i) => ({id, score: fused.get(id)! * (boost[logs[i]?.outcome ?? "unknown"] ?? 1), log: logs[i]}))
             .filter((x) => x.log != null && !excludedOutcomes.includes(x.log.outcome))
             .sort((a, b) => b.score - a.score)
-            .slice(0, options.k)
+            .slice(0, options.k + (options.spare ?? 0))
             .map(({id, score}) => ({id, score}));
     }
 

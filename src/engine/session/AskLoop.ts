@@ -1,16 +1,18 @@
 import type {Token} from "node-llama-cpp";
 import {actionComplete, extractAnswer, nextQuery, parseAction, runTool, systemPrompt} from "../agent/react.js";
 import {offeredTools, type ToolHost, type ToolName} from "../agent/ToolHost.js";
+import type {FileChecker} from "../agent/WorkspaceFiles.js";
 import {throwIfAborted} from "../errors.js";
 import type {ChatTurn, GenerateResult, Generator} from "../generation/Generator.js";
 import {kvFor, sinkKv, sinkTokens, stackedCellsOf} from "../kv/logKv.js";
 import type {StackedPrefix} from "../kv/StackedPrefix.js";
 import type {Retriever} from "../retrieval/Retriever.js";
 import type {ModelRuntime} from "../runtime/ModelRuntime.js";
-import type {LogRecord, LogStore} from "../store/index.js";
+import {MAX_LOG_FILES, type LogFile, type LogRecord, type LogStore} from "../store/index.js";
 import {fitPrompt} from "./conversation.js";
 import type {MemoryMode, ModeContext} from "./MemoryMode.js";
 import {relianceOf} from "./reliance.js";
+import {checkLogFiles, FileRecorder, freshnessOf, type StaleLog} from "./staleLogs.js";
 import type {AskOptions, AskResult, AskTimings} from "./types.js";
 
 /** What a request runs on: the engine's model, store, generator over its one sequence, and that sequence's prefix. */
@@ -24,20 +26,29 @@ export interface AskDeps {
 }
 
 /** The options that shape a round's prompt (ask's, or score's). */
-type PromptOptions = Pick<AskOptions, "workspace" | "k" | "editorContext" | "query" | "answerPrefix" | "conversation" | "maxTokensPerRound" | "signal" | "onEvent"> & {
+type PromptOptions = Pick<AskOptions, "workspace" | "k" | "editorContext" | "attachedFiles" | "query" | "answerPrefix" | "conversation" |
+    "maxTokensPerRound" | "signal" | "onEvent"> & {
     tools: readonly ToolName[];
+    /** Checks the files logs name (the tool host's); null: nothing is recorded and every log counts as unchanged. */
+    files: FileChecker | null;
 };
 
 /**
  * One request's rounds: retrieve (accumulating logs across rounds), fit the logs and the prompt into the context
  * (dropping the lowest-ranked logs), bring the logs in as the memory mode says (stacked KV, or text in the system
  * prompt), generate, run a tool and go again, until an answer or the last round. `HindsightEngine` runs one at a
- * time on its sequence.
+ * time on its sequence. With a file checker, the files the request reads or is given are recorded for its log, and
+ * each retrieved log's files are checked: a log whose files changed ranks after the unchanged ones of its retrieval
+ * (and is reported in `staleLogs`), one whose files are all gone is not reused.
  */
 export class AskLoop {
     public readonly timings: AskTimings = {retrieveMs: 0, kvLoadMs: 0, ttftMs: null, totalMs: 0, tokensPerSec: null};
     private readonly t0 = performance.now();
     private readonly used: LogRecord[] = [];
+    private readonly stale = new Map<string, StaleLog>();
+    /** Retrieved logs whose files are all gone: never reused, not retrieved again. */
+    private readonly gone = new Set<string>();
+    private readonly recorder: FileRecorder;
     private readonly history: ChatTurn[] = [];
     private readonly userText: string;
     private readonly ctx: ModeContext;
@@ -49,6 +60,7 @@ export class AskLoop {
     public constructor(private readonly deps: AskDeps, private readonly mode: MemoryMode, private readonly request: string,
         private readonly o: PromptOptions) {
         this.userText = o.editorContext ? `${request}\n\n${o.editorContext}` : request;
+        this.recorder = new FileRecorder(o.files, MAX_LOG_FILES);
         this.ctx = {
             request, maxTokensPerRound: o.maxTokensPerRound, signal: o.signal, generator: deps.generator,
             account: (result) => this.account(result)
@@ -58,6 +70,21 @@ export class AskLoop {
     /** The tool names a system prompt lists for a host (none without one). */
     public static toolsOf(tools: ToolHost | readonly ToolName[] | null): readonly ToolName[] {
         return tools == null ? [] : Array.isArray(tools) ? tools as readonly ToolName[] : offeredTools(tools as ToolHost);
+    }
+
+    /** The file checker of a host (none for a list of names, or a host without one). */
+    public static filesOf(tools: ToolHost | readonly ToolName[] | null): FileChecker | null {
+        return tools == null || Array.isArray(tools) ? null : (tools as ToolHost).files ?? null;
+    }
+
+    /** The used logs whose files changed since their session, in `usedLogs` order. */
+    public get staleLogs(): StaleLog[] {
+        return this.used.flatMap((l) => this.stale.get(l.id) ?? []);
+    }
+
+    /** The files this request read or was given, for its log. */
+    public get files(): LogFile[] {
+        return this.recorder.files;
     }
 
     public get usedLogs(): string[] {
@@ -77,25 +104,48 @@ export class AskLoop {
     public async begin(): Promise<void> {
         this.deps.prefix.reset();
         this.retriever = this.mode.retrieves ? await this.deps.retriever() : null;
+        for (const file of this.o.attachedFiles ?? [])
+            await this.recorder.record(file);
         throwIfAborted(this.o.signal);
         await this.retrieve(1, this.o.query != null && this.o.query.trim() !== "" ? this.o.query : this.request);
         if (this.mode.kv == null)
             await this.deps.prefix.clear();
     }
 
+    /**
+     * Adds this query's top k logs. With a file checker each log's files are checked: a log whose files are all
+     * gone is passed over (the next one takes its place), and the logs with changed files follow the unchanged ones.
+     */
     private async retrieve(round: number, query: string): Promise<void> {
         if (this.retriever == null)
             return;
         const t = performance.now();
-        const hits = await this.retriever.retrieve(query, {k: this.o.k, workspace: this.o.workspace, exclude: new Set(this.usedLogs)});
+        const {k, files} = this.o;
+        // k spare hits for the logs that may be passed over; the top k are the same either way
+        const hits = await this.retriever.retrieve(query, {k, spare: files == null ? 0 : k, workspace: this.o.workspace,
+            exclude: new Set([...this.usedLogs, ...this.gone])});
+        const fresh: LogRecord[] = [];
+        const stale: LogRecord[] = [];
         for (const hit of hits) {
+            if (fresh.length + stale.length === k)
+                break;
             const log = await this.deps.store.getLog(hit.id);
-            if (log != null)
-                this.used.push(log);
+            if (log == null)
+                continue;
+            const freshness = files == null ? {kind: "fresh" as const} : freshnessOf(log.id, await checkLogFiles(log, files));
+            if (freshness.kind === "gone")
+                this.gone.add(log.id);
+            else if (freshness.kind === "stale") {
+                this.stale.set(log.id, freshness.stale);
+                stale.push(log);
+            } else
+                fresh.push(log);
         }
+        const added = [...fresh, ...stale];
+        this.used.push(...added);
         this.timings.retrieveMs += performance.now() - t;
-        if (hits.length > 0)
-            this.o.onEvent?.({type: "retrieved", round, logIds: hits.map((h) => h.id)});
+        if (added.length > 0)
+            this.o.onEvent?.({type: "retrieved", round, logIds: added.map((l) => l.id), stale: stale.map((l) => this.stale.get(l.id)!)});
     }
 
     /** The round's prompt, with the logs that fit in place (stacked or in the system prompt), and the stacked cells. */
@@ -144,7 +194,7 @@ export class AskLoop {
     }
 
     /** The rounds of `ask`; `storeLog` keeps the finished task (when `log`). */
-    public async run(o: AskOptions, storeLog: (responses: string[]) => Promise<{id: string}>): Promise<AskResult> {
+    public async run(o: AskOptions, storeLog: (responses: string[], files: LogFile[]) => Promise<{id: string}>): Promise<AskResult> {
         await this.begin();
         const responses: string[] = [];
         let answer = "";
@@ -186,16 +236,19 @@ export class AskLoop {
             }
             o.onEvent?.({type: "tool", round, tool: action.tool, argument: action.argument});
             const observation = await runTool(o.tools!, action, responses);
+            if (action.tool === "read_file" && !observation.startsWith("Error:"))
+                await this.recorder.record(action.argument);
             o.onText?.(`\n[${action.tool} ${action.argument}]\n`);
             this.history.push({role: "assistant", text: response}, {role: "user", text: `OBSERVATION:\n${observation}`});
             await this.retrieve(round + 1, nextQuery(action, response));
         }
 
-        const logId = o.log && responses.length > 0 ? (await storeLog(responses)).id : null;
+        const logId = o.log && responses.length > 0 ? (await storeLog(responses, this.files)).id : null;
         this.timings.totalMs = this.elapsedMs;
         this.timings.tokensPerSec = this.generateMs > 0 && this.generatedTokens > 1 ? (this.generatedTokens - 1) / (this.generateMs / 1000) : null;
         return {
-            answer, rounds: round, responses, usedLogs: this.usedLogs, reliance: relianceOf(responses[responses.length - 1] ?? "", this.used), logId, timings: this.timings,
+            answer, rounds: round, responses, usedLogs: this.usedLogs, reliance: relianceOf(responses[responses.length - 1] ?? "", this.used), staleLogs: this.staleLogs,
+            logId, timings: this.timings,
             tokens: {prompt: this.promptTokens, generated: this.generatedTokens}
         };
     }

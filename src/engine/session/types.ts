@@ -1,12 +1,12 @@
 import type {ToolHost} from "../agent/ToolHost.js";
+import type {FileChecker} from "../agent/WorkspaceFiles.js";
 import type {ToolName} from "../agent/ToolHost.js";
 import type {AskMode, MemoryModeName} from "../options.js";
 import type {ConversationTurn} from "./conversation.js";
 import type {Reliance} from "./reliance.js";
+import type {StaleLog} from "./staleLogs.js";
 
-export type {Reliance};
-
-export type {AskMode, ConversationTurn, MemoryModeName};
+export type {AskMode, ConversationTurn, MemoryModeName, Reliance, StaleLog};
 
 export interface AskOptions {
     /** Workspace the request belongs to; logs are searched and stored under it. */
@@ -21,7 +21,12 @@ export interface AskOptions {
     maxTokensPerRound: number;
     /** Store this task as a new log when it ends. Defaults to `true`. */
     log: boolean;
-    /** Tools over the workspace; null gives the model none. Defaults to `null`. */
+    /**
+     * Tools over the workspace; null gives the model none. Defaults to `null`. A host with `files` (as
+     * `DirectoryToolHost`) also gets stale-log awareness: the files the request reads are recorded with its log,
+     * and retrieved logs whose files changed rank last and are listed in `staleLogs`; those whose files are all gone
+     * are not reused.
+     */
     tools: ToolHost | null;
     /**
      * Check each answer before giving it, where the host can (`ToolHost.verify`): a failing answer goes back to the
@@ -29,8 +34,18 @@ export interface AskOptions {
      * task's own examples before it is answered. Defaults to `false`.
      */
     verify?: boolean;
+    /**
+     * Checks the files logs name (stale-log awareness); null turns the checks off (nothing is recorded, every log
+     * counts as unchanged), as for logs shared by several workspaces. Defaults to the tool host's `files`.
+     */
+    files?: FileChecker | null;
     /** Editor context (file, selection) appended to the request. */
     editorContext?: string;
+    /**
+     * The workspace files `editorContext` comes from (workspace-relative), recorded with the log as if read (with
+     * the tool host's `files`). Defaults to none.
+     */
+    attachedFiles?: readonly string[];
     /**
      * The text the first round retrieves logs with. Defaults to the request. A host whose request wraps the user's
      * words in fixed instructions passes the words alone, so that the instructions do not decide what is retrieved.
@@ -54,7 +69,8 @@ export interface AskOptions {
 }
 
 export type AskEvent =
-    | {type: "retrieved", round: number, logIds: string[]}
+    /** `stale`: the logs of `logIds` whose files changed since their session (they come last). */
+    | {type: "retrieved", round: number, logIds: string[], stale: StaleLog[]}
     | {type: "round", round: number}
     | {type: "tool", round: number, tool: string, argument: string}
     | {type: "verify", round: number, passed: boolean};
@@ -71,13 +87,15 @@ export interface AskResult {
     answer: string;
     rounds: number;
     responses: string[];
-    /** Provenance: the past sessions this answer reused, in retrieval order. */
+    /** Provenance: the past sessions this answer reused, in retrieval order (per round, unchanged ones first). */
     usedLogs: string[];
     /**
      * For each of `usedLogs` (same order): the share of the final response's substantive lines already in that
      * session's last response (`session/reliance.ts`), so a host can show which one the answer leaned on most.
      */
     reliance: Reliance[];
+    /** The logs of `usedLogs` whose files changed or went since their session, with those files; the others are unchanged. */
+    staleLogs: StaleLog[];
     logId: string | null;
     timings: AskTimings;
     tokens: {prompt: number, generated: number};

@@ -96,7 +96,8 @@ export class LogStore {
             logText: log.logText,
             outcome: log.outcome ?? "unknown",
             pinned: log.pinned ?? false,
-            nTokens: log.nTokens
+            nTokens: log.nTokens,
+            files: log.files ?? []
         };
         validateLog(record);
         const kv = (parts.kv ?? []).map((row) => ({...row, logId: record.id}));

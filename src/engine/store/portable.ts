@@ -157,6 +157,8 @@ export async function* readPortable(file: string, options: Partial<ReadPortableO
     let embeddings: (Embedding & {logId: string})[] = [];
     let pending: {record: KvRecord, parts: Buffer[], left: number, bytes: number, seen: number} | undefined;
     let headerSeen = false;
+    /** The header's format version; the log lines' fields depend on it. */
+    let version = PORTABLE_VERSION;
 
     try {
         for await (const next of readLines(file, MAX_LINE_BYTES)) {
@@ -170,13 +172,14 @@ export async function* readPortable(file: string, options: Partial<ReadPortableO
             } catch {
                 throw fail("not JSON");
             }
-            const line: Line = parseLine(value);
+            const line: Line = parseLine(value, version);
             if (!headerSeen) {
                 if (line.kind !== "header" || line.format !== PORTABLE_FORMAT)
                     throw fail("no header");
                 if (line.version > PORTABLE_VERSION)
                     throw new HindsightError("INVALID_ARGUMENT", `${file} was written by a newer Hindsight (format ${line.version}). Update Hindsight to import it.`);
                 headerSeen = true;
+                version = line.version;
                 continue;
             }
             if (pending != null) {

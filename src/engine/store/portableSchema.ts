@@ -4,10 +4,12 @@
  * write (`records.ts`); this file adds the shape: which fields a line has (no more, no fewer), and the
  * caps that keep a crafted file from exhausting memory.
  */
-import type {LogOutcome, LogRecord} from "./types.js";
+import {MAX_LOG_FILES} from "./records.js";
+import type {LogFile, LogOutcome, LogRecord} from "./types.js";
 
 export const PORTABLE_FORMAT = "hindsight-logs";
-export const PORTABLE_VERSION = 1;
+/** Version 2 added each log's `files`; a version 1 file's logs have none (and may not carry the field). */
+export const PORTABLE_VERSION = 2;
 
 /** A KV blob is written in base64 parts of at most this many bytes, so no line grows past what a JS string can hold. */
 export const PART_BYTES = 8 * 1024 * 1024;
@@ -73,7 +75,21 @@ function numbers(obj: Obj, key: string, what: string): number[] {
     return value as number[];
 }
 
-const logFields = ["id", "createdAt", "workspace", "task", "lastResponse", "logText", "outcome", "pinned", "nTokens"] as const satisfies readonly (keyof LogRecord)[];
+const logFieldsV1 = ["id", "createdAt", "workspace", "task", "lastResponse", "logText", "outcome", "pinned", "nTokens"] as const satisfies readonly (keyof LogRecord)[];
+const logFields = [...logFieldsV1, "files"] as const satisfies readonly (keyof LogRecord)[];
+
+/** The shape of a log's `files` (each exactly `{path, sha256}`, both strings); the values' rules are `validateFiles`'. */
+function files(obj: Obj, what: string): LogFile[] {
+    const value = obj.files;
+    if (!Array.isArray(value))
+        throw new LineError(`${what}'s files must be an array`);
+    if (value.length > MAX_LOG_FILES)
+        throw new LineError(`${what} names ${value.length} files; at most ${MAX_LOG_FILES} are accepted`);
+    return value.map((item: unknown, i) => {
+        const file = exactly(item, `${what}'s file ${i}`, ["path", "sha256"]);
+        return {path: string(file, "path", `${what}'s file ${i}`, true), sha256: string(file, "sha256", `${what}'s file ${i}`, true)};
+    });
+}
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** The byte length `data` (base64) decodes to, or null when it is not canonical base64. */
@@ -83,8 +99,11 @@ export function base64Bytes(data: string): number | null {
     return data.length / 4 * 3 - (data.endsWith("==") ? 2 : data.endsWith("=") ? 1 : 0);
 }
 
-/** Parses one line's JSON value against the schema. The values' own rules (`validateLog`, `validateKv`, ...) are the store's. */
-export function parseLine(value: unknown): Line {
+/**
+ * Parses one line's JSON value against the schema of format `version` (the header's; a log line's fields depend on
+ * it). The values' own rules (`validateLog`, `validateKv`, ...) are the store's.
+ */
+export function parseLine(value: unknown, version: number = PORTABLE_VERSION): Line {
     if (typeof value !== "object" || value === null || Array.isArray(value))
         throw new LineError(`the line is ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}, not an object`);
     const kind = (value as Obj).kind;
@@ -119,11 +138,12 @@ export function parseLine(value: unknown): Line {
         }
         case "log": {
             const obj = exactly(value, "a log line", ["kind", "log"]);
-            const log = exactly(obj.log, "a log line's log", logFields);
+            const log = exactly(obj.log, "a log line's log", version >= 2 ? logFields : logFieldsV1);
             return {kind, log: {
                 id: string(log, "id", "a log", true), createdAt: string(log, "createdAt", "a log"), workspace: string(log, "workspace", "a log"),
                 task: string(log, "task", "a log"), lastResponse: string(log, "lastResponse", "a log"), logText: string(log, "logText", "a log"),
-                outcome: string(log, "outcome", "a log") as LogOutcome, pinned: log.pinned as boolean, nTokens: log.nTokens as number
+                outcome: string(log, "outcome", "a log") as LogOutcome, pinned: log.pinned as boolean, nTokens: log.nTokens as number,
+                files: version >= 2 ? files(log, "a log") : []
             }};
         }
         default:

@@ -4,7 +4,7 @@
  */
 import {HindsightError} from "../errors.js";
 import {sqlAnd, sqlEq, sqlNotIn} from "./sql.js";
-import {LOG_OUTCOMES, type Embedding, type KvRecord, type LogOutcome, type LogRecord, type SearchOptions} from "./types.js";
+import {LOG_OUTCOMES, type Embedding, type KvRecord, type LogFile, type LogOutcome, type LogRecord, type SearchOptions} from "./types.js";
 
 export type Row = Record<string, unknown>;
 
@@ -15,8 +15,9 @@ export function logFilter(filter: Omit<SearchOptions, "k">): string | undefined 
     );
 }
 
+/** The `files` column holds a log's file list as JSON text (`[{"path", "sha256"}]`; store version 2). */
 export function logRow(log: LogRecord): Row {
-    return {...log, createdAt: new Date(log.createdAt).toISOString()};
+    return {...log, createdAt: new Date(log.createdAt).toISOString(), files: JSON.stringify(log.files.map(({path, sha256}) => ({path, sha256})))};
 }
 
 export function kvRow(kv: Omit<KvRecord, "createdAt">, createdAt: string): Row {
@@ -37,8 +38,25 @@ export function toLogRecord(row: Row): LogRecord {
         logText: String(row.logText),
         outcome: String(row.outcome) as LogOutcome,
         pinned: row.pinned === true,
-        nTokens: Number(row.nTokens)
+        nTokens: Number(row.nTokens),
+        files: filesOfRow(row.files)
     };
+}
+
+/**
+ * The file list of a stored row. Every write was validated, so a list that does not parse or pass the rules now
+ * (a damaged row) is read as none: the log is then treated as one with no files, i.e. unchanged, as an old log is.
+ */
+function filesOfRow(value: unknown): LogFile[] {
+    if (typeof value !== "string" || value === "")
+        return [];
+    try {
+        const files = JSON.parse(value) as LogFile[];
+        validateFiles(files);
+        return files;
+    } catch {
+        return [];
+    }
 }
 
 export function toKvRecord(row: Row): KvRecord {
@@ -83,6 +101,48 @@ export function validateLog(log: LogRecord): void {
         throw invalid("A log's pinned must be true or false.");
     if (!isCount(log.nTokens))
         throw invalid(`A log's nTokens must be an integer from 0 to ${INT32_MAX}, got ${String(log.nTokens)}.`);
+    validateFiles(log.files);
+}
+
+/** The most files one log may name. */
+export const MAX_LOG_FILES = 256;
+/** The longest path a log may name, in characters. */
+const MAX_FILE_PATH = 1024;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * A log's file list: at most `MAX_LOG_FILES` entries, each exactly `{path, sha256}`, each path once. A path is
+ * relative to the workspace and plain: `/`-separated, not absolute (no leading `/`, no drive letter), no `\`, no
+ * empty, `.` or `..` segment, no control character, at most 1024 characters. A file from elsewhere (an import) can
+ * therefore never name a place outside the workspace, and the checks that read it (real paths, exclude globs) come on top.
+ */
+export function validateFiles(files: unknown): asserts files is LogFile[] {
+    if (!Array.isArray(files))
+        throw invalid("A log's files must be an array.");
+    if (files.length > MAX_LOG_FILES)
+        throw invalid(`A log may name at most ${MAX_LOG_FILES} files; this one names ${files.length}.`);
+    const seen = new Set<string>();
+    files.forEach((file: unknown, i) => {
+        if (typeof file !== "object" || file === null || Array.isArray(file))
+            throw invalid(`A log's file ${i} must be an object {path, sha256}.`);
+        const keys = Object.keys(file);
+        if (keys.length !== 2 || !keys.includes("path") || !keys.includes("sha256"))
+            throw invalid(`A log's file ${i} must have exactly the fields "path" and "sha256" (it has ${keys.map((k) => JSON.stringify(k)).join(", ") || "none"}).`);
+        const {path, sha256} = file as Record<string, unknown>;
+        if (typeof path !== "string" || !isPlainRelativePath(path))
+            throw invalid(`A log's file ${i} has a path that is not a plain workspace-relative path: ${JSON.stringify(path)}.`);
+        if (typeof sha256 !== "string" || !SHA256_HEX.test(sha256))
+            throw invalid(`A log's file ${i} (${path}) needs a sha256 of 64 lowercase hex digits.`);
+        if (seen.has(path))
+            throw invalid(`A log names the file ${path} twice.`);
+        seen.add(path);
+    });
+}
+
+function isPlainRelativePath(path: string): boolean {
+    if (path === "" || path.length > MAX_FILE_PATH || /[\\\u0000-\u001f\u007f]/.test(path) || path.startsWith("/") || /^[A-Za-z]:/.test(path))
+        return false;
+    return path.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
 }
 
 /** A non-negative integer that fits the store's Int32 columns. */

@@ -16,7 +16,7 @@ import type {LanceModules} from "./lance.js";
 import {withCommitRetry} from "./lance.js";
 
 /** The layout this build reads and writes. Bump it together with a new entry in `MIGRATIONS`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const META_TABLE = "meta";
 export const LOGS_TABLE = "logs";
@@ -32,7 +32,11 @@ export function metaSchema({arrow}: LanceModules): Arrow.Schema {
     ]);
 }
 
-export function logsSchema({arrow}: LanceModules): Arrow.Schema {
+/**
+ * The `logs` table as version 1 made it. Version 2 added `files` (a log's file list as JSON text, `[]` for the
+ * logs that were there before), with `addColumns`, so a store of either age ends with the same columns.
+ */
+export function logsSchemaV1({arrow}: LanceModules): Arrow.Schema {
     return new arrow.Schema([
         new arrow.Field("id", new arrow.Utf8(), false),
         new arrow.Field("createdAt", new arrow.Utf8(), false),
@@ -89,29 +93,47 @@ const MIGRATIONS: Readonly<Record<number, Migration>> = {
         // `meta` first: once it is there the folder is recognised as a store; the version row comes last.
         await createTablesAtomically(db, lance, dir, [
             {name: META_TABLE, schema: metaSchema(lance)},
-            {name: LOGS_TABLE, schema: logsSchema(lance), indexes: [
+            {name: LOGS_TABLE, schema: logsSchemaV1(lance), indexes: [
                 {column: "task", config: Index.fts()},
                 {column: "lastResponse", config: Index.fts()},
                 {column: "id", config: Index.btree()}
             ]},
             {name: KV_TABLE, schema: kvSchema(lance), indexes: [{column: "logId", config: Index.btree()}]}
         ]);
+    },
+    // The files each log read or was given (stale-log checks). Old logs get `[]`: no files, so never stale.
+    2: async (db) => {
+        const logs = await db.openTable(LOGS_TABLE);
+        try {
+            // Idempotent: another process (or an interrupted run) may have added it already.
+            if ((await logs.schema()).fields.some((field) => field.name === "files"))
+                return;
+            await withCommitRetry(() => logs.addColumns([{name: "files", valueSql: "'[]'"}]));
+        } catch (err) {
+            if ((await logs.schema()).fields.some((field) => field.name === "files"))
+                return;
+            throw err;
+        } finally {
+            logs.close();
+        }
     }
-    // 2: async (db, lance, dir) => { ...`table.addColumns(...)`, or `createTablesAtomically` for a new table... }
+    // 3: async (db, lance, dir) => { ...`table.addColumns(...)`, or `createTablesAtomically` for a new table... }
 };
 
 /**
  * Brings the store in `db` to `SCHEMA_VERSION` and returns the version found.
  * Refuses a store made by a newer Hindsight, and, when `readOnly`, a store that would need migrating.
+ * `target` stops at an older version (tests make an old store with it). Defaults to `SCHEMA_VERSION`.
  */
-export async function ensureSchema(db: Connection, lance: LanceModules, dir: string, readOnly: boolean): Promise<number> {
+export async function ensureSchema(db: Connection, lance: LanceModules, dir: string, readOnly: boolean,
+    target: number = SCHEMA_VERSION): Promise<number> {
     const found = await readSchemaVersion(db);
     if (found > SCHEMA_VERSION)
         throw new StoreError("STORE_UNAVAILABLE",
             `The log store at ${dir} was made by a newer Hindsight (store version ${found}; this Hindsight reads up to version ${SCHEMA_VERSION}). ` +
             "Update Hindsight, or choose another store folder.");
 
-    if (found === SCHEMA_VERSION)
+    if (found >= target)
         return found;
 
     if (readOnly)
@@ -120,7 +142,7 @@ export async function ensureSchema(db: Connection, lance: LanceModules, dir: str
                 ? `There is no log store at ${dir} yet. Open it once for writing to create it.`
                 : `The log store at ${dir} needs upgrading (version ${found} to ${SCHEMA_VERSION}); open it once for writing.`);
 
-    for (let version = found + 1; version <= SCHEMA_VERSION; version++) {
+    for (let version = found + 1; version <= target; version++) {
         const migrate = MIGRATIONS[version];
         if (migrate == null)
             throw new StoreError("STORE_CORRUPT", `No migration to store version ${version}; this build of Hindsight is broken.`);

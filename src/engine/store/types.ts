@@ -3,6 +3,16 @@ export type LogOutcome = "unknown" | "accepted" | "rejected" | "tests-passed" | 
 
 export const LOG_OUTCOMES: readonly LogOutcome[] = ["unknown", "accepted", "rejected", "tests-passed", "tests-failed"];
 
+/**
+ * A workspace file a task read (through the read tool) or was given (the editor's file or selection), as it was
+ * then: its path under the workspace (`/`-separated, never absolute, no `.` or `..` segments) and the SHA-256 of its
+ * content (lowercase hex). When the log is retrieved again the file is checked: changed or gone, the log is stale.
+ */
+export interface LogFile {
+    path: string;
+    sha256: string;
+}
+
 /** One finished task: its text, and what became of it. Its KV and embeddings live in other tables. */
 export interface LogRecord {
     id: string;
@@ -21,15 +31,19 @@ export interface LogRecord {
     pinned: boolean;
     /** Tokens of the last response, i.e. the number of stored KV cells. */
     nTokens: number;
+    /** The workspace files the task read or was given, each once (empty for a log made before store version 2). */
+    files: LogFile[];
 }
 
-export interface NewLog extends Omit<LogRecord, "id" | "createdAt" | "outcome" | "pinned"> {
+export interface NewLog extends Omit<LogRecord, "id" | "createdAt" | "outcome" | "pinned" | "files"> {
     /** Defaults to a random UUID. */
     id?: string;
     /** Defaults to `"unknown"`. */
     outcome?: LogOutcome;
     /** Defaults to `false`. */
     pinned?: boolean;
+    /** Defaults to none. */
+    files?: LogFile[];
 }
 
 /** The stored KV cells of one log, for one model/cache configuration (`fingerprint`). */

@@ -208,6 +208,8 @@ export function createFakeVscode(options: {packageJson: string, workspaceFolder?
             onDidChangeTextDocument: noop,
             registerTextDocumentContentProvider: noop,
             asRelativePath: (uri: Uri) => options.workspaceFolder != null ? path.relative(options.workspaceFolder, uri.fsPath) : uri.fsPath,
+            getWorkspaceFolder: (uri: Uri) => options.workspaceFolder != null && !path.relative(options.workspaceFolder, uri.fsPath).startsWith("..")
+                ? {uri: Uri.file(options.workspaceFolder), name: "ws", index: 0} : undefined,
             openTextDocument: async (o: {content: string}) => new FakeDocument(Uri.file("/untitled.md"), "markdown", o.content)
         },
         commands: {
