@@ -79,6 +79,7 @@ export class MessageView {
             const n = end.reused.length;
             const chips = el("div", {className: "reuse", attrs: {role: "group", "aria-label": `Reused ${n} past session${n === 1 ? "" : "s"}`}});
             chips.append(el("span", {className: "reuse-label", text: `reused ${n} past session${n === 1 ? "" : "s"}`}));
+            const leaned = leanedOn(end.reused);
             for (const log of end.reused) {
                 const stale = log.stale != null && log.stale.changed.length + log.stale.deleted.length > 0 ? log.stale : undefined;
                 const staleList = stale == null ? "" : [...stale.changed, ...stale.deleted.map((f) => `${f} (deleted)`)].join(", ");
@@ -90,6 +91,14 @@ export class MessageView {
                 // the task shrinks (ellipsis) before the note does
                 if (stale != null)
                     chip.append(el("span", {className: "chip-task", text: task}), el("span", {className: "stale-note", text: "files changed since"}));
+                if (log === leaned) {
+                    // the session the answer leaned on most: the share of the answer's lines it already held
+                    const pct = Math.round((log.reliance ?? 0) * 100);
+                    chip.classList.add("leaned");
+                    chip.title += `\nLeaned on most: ${pct} % of this answer's lines are in this session`;
+                    chip.setAttribute("aria-label", `${chip.getAttribute("aria-label") ?? ""} (leaned on most: ${pct} % of the answer's lines)`);
+                    chip.append(el("span", {className: "leaned-note", text: `${pct} % same lines`}));
+                }
                 chip.addEventListener("click", () => post("openSession", {logId: log.logId}));
                 chips.append(chip);
             }
@@ -135,4 +144,16 @@ export class MessageView {
 export function shorten(text: string, max: number): string {
     const line = text.replace(/\s+/g, " ").trim();
     return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** Lines an answer must share with a session (as a share of its lines) before its chip says the answer leaned on it. */
+export const LEANED_MIN_SHARE = 0.2;
+
+/** The reused session with the largest reliance, if it reaches `LEANED_MIN_SHARE` (the first of equals). */
+export function leanedOn(reused: readonly ReusedLog[]): ReusedLog | undefined {
+    let best: ReusedLog | undefined;
+    for (const log of reused)
+        if ((log.reliance ?? 0) >= LEANED_MIN_SHARE && (best == null || (log.reliance ?? 0) > (best.reliance ?? 0)))
+            best = log;
+    return best;
 }

@@ -1,6 +1,6 @@
 import {randomUUID} from "node:crypto";
 import * as vscode from "vscode";
-import type {AskMode, FileChecker, StaleLog} from "../engine/index.js";
+import type {AskMode, FileChecker, Reliance, StaleLog} from "../engine/index.js";
 import {toWebview, type ChatEntry, type ReusedLog, type ToWebviewMessage} from "../shared/protocol.js";
 import {conversationOf} from "./chatConversation.js";
 import {requireEngineModule, errorCode, errorMessage} from "./engineLoader.js";
@@ -114,7 +114,7 @@ export class ChatController implements vscode.Disposable {
                     this.send(toWebview("stream", {requestId, chunk, done: false}));
                 }
             });
-            const reused = await this.describe(result.usedLogs, result.staleLogs);
+            const reused = await this.describe(result.usedLogs, result.staleLogs, result.reliance);
             answer.text = result.answer.trim() !== "" ? result.answer : answer.text;
             Object.assign(answer, {done: true, logId: result.logId, reused});
             if (result.logId != null)
@@ -152,9 +152,9 @@ export class ChatController implements vscode.Disposable {
 
     /**
      * Chips under an answer: the reused logs with their tasks, and for a stale one the files that changed since
-     * (a log deleted meanwhile is left out).
+     * (a log deleted meanwhile is left out), and the share of the answer each one already held.
      */
-    private async describe(ids: readonly string[], stale: readonly StaleLog[]): Promise<ReusedLog[]> {
+    private async describe(ids: readonly string[], stale: readonly StaleLog[], reliance: readonly Reliance[] = []): Promise<ReusedLog[]> {
         if (ids.length === 0)
             return [];
         const store = await this.host.store();
@@ -162,8 +162,9 @@ export class ChatController implements vscode.Disposable {
         for (const id of ids) {
             const log = await store.getLog(id).catch(() => null);
             const files = stale.find((s) => s.logId === id);
+            const share = reliance.find((r) => r.logId === id)?.share;
             if (log != null)
-                out.push(files == null ? {logId: id, task: log.task} : {logId: id, task: log.task, stale: {changed: files.changed, deleted: files.deleted}});
+                out.push({logId: id, task: log.task, ...(files != null ? {stale: {changed: files.changed, deleted: files.deleted}} : {}), ...(share != null ? {reliance: share} : {})});
         }
         return out;
     }

@@ -4,7 +4,7 @@
  * Streaming answers travel as `stream` messages `{requestId, chunk, done}`; the webview stops one with `abort`.
  * This file is imported by both sides, so it imports neither `vscode` nor the DOM.
  */
-import {arrayOf, bool, literal, nullable, object, optional, str, type Guard, type Infer} from "./validate.js";
+import {arrayOf, bool, literal, nullable, num, object, optional, str, type Guard, type Infer} from "./validate.js";
 
 export const feedbackOutcomes = ["accepted", "rejected"] as const;
 export type FeedbackOutcome = typeof feedbackOutcomes[number];
@@ -15,8 +15,12 @@ const outcome = literal("unknown", "accepted", "rejected", "tests-passed", "test
 const staleFiles = object({changed: arrayOf(str, 256), deleted: arrayOf(str, 256)});
 export type StaleFiles = Infer<typeof staleFiles>;
 
-/** A past session an answer reused (a "chip" under the answer); `stale` when files it read changed since (the chip says so). */
-const reusedLog = object({logId: str, task: str, stale: optional(staleFiles)});
+/**
+ * A past session an answer reused (a "chip" under the answer); `stale` when files it read changed since (the chip
+ * says so); `reliance`: the share (0..1) of the answer's lines that session already held (the engine's
+ * `reliance`), so the chip of the session the answer leaned on most stands out.
+ */
+const reusedLog = object({logId: str, task: str, stale: optional(staleFiles), reliance: optional(num)});
 export type ReusedLog = Infer<typeof reusedLog>;
 
 /** One entry of the chat history, as the webview shows it and the host keeps it (per workspace). */

@@ -194,6 +194,25 @@ describe("chat webview (built bundle in jsdom)", () => {
         assert.equal(host.$(".session-detail .detail-files"), null, "a session without files (or not checked) has no list");
     });
 
+    it("the chip of the session the answer leaned on most stands out with its share of lines; none below 20 %", () => {
+        ready(host);
+        host.send(toWebview("started", {requestId: "r", text: "q"}));
+        host.send(toWebview("stream", {requestId: "r", chunk: "answer", done: true, logId: "L", reused: [
+            {logId: "P1", task: "sum a list", reliance: 0.3},
+            {logId: "P2", task: "sum a list of floats", reliance: 0.92},
+            {logId: "P3", task: "parse a list", reliance: 0}
+        ]}));
+        const chips = host.$$(".reuse-chip");
+        assert.deepEqual(chips.map((c) => c.classList.contains("leaned")), [false, true, false]);
+        assert.equal(chips[1]!.textContent, "sum a list of floats" + "92 % same lines");
+        assert.match(chips[1]!.title, /Leaned on most: 92 % of this answer's lines are in this session/);
+        assert.match(chips[1]!.getAttribute("aria-label")!, /leaned on most: 92 %/);
+
+        host.send(toWebview("started", {requestId: "r2", text: "q2"}));
+        host.send(toWebview("stream", {requestId: "r2", chunk: "other", done: true, logId: "L2", reused: [{logId: "P1", task: "sum a list", reliance: 0.1}]}));
+        assert.equal(host.$$(".reuse-chip.leaned").length, 1, "a share under 20 % marks nothing");
+    });
+
     it("the session panel: header with task, date, outcome, Forget and Close above the scrolling reasoning; focus moves in; Escape closes it", () => {
         ready(host);
         host.send(toWebview("started", {requestId: "r", text: "q"}));

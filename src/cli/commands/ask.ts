@@ -1,5 +1,5 @@
 import path from "node:path";
-import {askModes, defaults, DirectoryToolHost, HindsightError, isModeName, kvVariantFlags, type StaleLog} from "../../engine/index.js";
+import {askModes, defaults, DirectoryToolHost, HindsightError, isModeName, kvVariantFlags, type Reliance, type StaleLog} from "../../engine/index.js";
 import {optFlag, optInt, optString, type ParsedArgs} from "../args.js";
 import type {CliContext, CommandResult} from "../CliContext.js";
 import {withEngine} from "../openEngine.js";
@@ -24,11 +24,19 @@ function staleFiles(stale: StaleLog): string {
     return [...stale.changed, ...stale.deleted.map((file) => `${file} (deleted)`)].join(", ");
 }
 
-/** Reused log ids, each stale one followed by `(files changed since: a.ts)`. */
-export function describeReused(ids: readonly string[], stale: readonly StaleLog[]): string {
+/**
+ * Reused log ids, each stale one followed by `(files changed since: a.ts)`, and with the answer's `reliance` the
+ * share of its lines each one held where that is at least 20 % (`62 % of the answer's lines`).
+ */
+export function describeReused(ids: readonly string[], stale: readonly StaleLog[], reliance: readonly Reliance[] = []): string {
     return ids.map((id) => {
         const found = stale.find((s) => s.logId === id);
-        return found == null ? id : `${id} (files changed since: ${staleFiles(found)})`;
+        const share = reliance.find((r) => r.logId === id)?.share ?? 0;
+        const notes = [
+            ...(found != null ? [`files changed since: ${staleFiles(found)}`] : []),
+            ...(share >= 0.2 ? [`${Math.round(share * 100)} % of the answer's lines`] : [])
+        ];
+        return notes.length === 0 ? id : `${id} (${notes.join("; ")})`;
     }).join(", ");
 }
 
@@ -56,10 +64,11 @@ export async function askCommand(ctx: CliContext, args: ParsedArgs): Promise<Com
             rounds: result.rounds,
             usedLogs: result.usedLogs,
             staleLogs: result.staleLogs,
+            reliance: result.reliance,
             logId: result.logId,
             timings: result.timings
         };
-        const text = `\n\n${result.usedLogs.length > 0 ? `Reused: ${describeReused(result.usedLogs, result.staleLogs)}\n` : ""}` +
+        const text = `\n\n${result.usedLogs.length > 0 ? `Reused: ${describeReused(result.usedLogs, result.staleLogs, result.reliance)}\n` : ""}` +
             `${result.logId != null ? `Logged as ${result.logId}\n` : ""}` +
             `(${result.rounds} round(s), first token ${Math.round(result.timings.ttftMs ?? 0)} ms, ${Math.round(result.timings.totalMs)} ms total)`;
         return {json, text};
