@@ -2,7 +2,8 @@ import type {LlamaContext} from "node-llama-cpp";
 import type {ToolHost, ToolName} from "./agent/ToolHost.js";
 import {DisposedError, HindsightError, throwIfAborted} from "./errors.js";
 import {Generator} from "./generation/Generator.js";
-import {encode, kvFor, kvFingerprint, logTextOf} from "./kv/logKv.js";
+import type {EncodedLog} from "./kv/KvLogCodec.js";
+import {encode, encodeTokens, kvFor, kvFingerprint, logTextOf, logTokens, type LogText} from "./kv/logKv.js";
 import {StackedPrefix} from "./kv/StackedPrefix.js";
 import {defaults} from "./options.js";
 import {redactSecrets} from "./redact.js";
@@ -101,7 +102,7 @@ export class HindsightEngine {
             const loop = new AskLoop(this.deps, createMemoryMode(o.mode), request, {...o, tools: AskLoop.toolsOf(o.tools),
                 files: o.files !== undefined ? o.files : AskLoop.filesOf(o.tools)});
             return loop.run(o, (responses, files) =>
-                this.storeLogNow({task: standaloneTask(request, o.conversation), workspace: o.workspace, responses, files}, o.signal));
+                this.storeLogNow({task: standaloneTask(request, o.conversation), workspace: o.workspace, responses, files}, o.signal, o.reuseCache === true));
         });
     }
 
@@ -139,10 +140,13 @@ export class HindsightEngine {
         return this.exclusive(() => this.storeLogNow(task, signal));
     }
 
-    private async storeLogNow(task: StoredTask, signal?: AbortSignal): Promise<LogRecord> {
+    /** `scratch`: encode on a sequence of its own (a scratch context), leaving the engine's sequence as it is. */
+    private async storeLogNow(task: StoredTask, signal?: AbortSignal, scratch = false): Promise<LogRecord> {
         const {text, last} = logTextOf(task.responses.map((r) => redactSecrets(r).text));
         const taskText = redactSecrets(task.task).text;
-        const encoded = await encode(this.runtime, this.generator.sequence, {logText: text, lastResponse: last}, {signal});
+        const encoded = scratch
+            ? await this.encodeOnScratch({logText: text, lastResponse: last}, signal)
+            : await encode(this.runtime, this.generator.sequence, {logText: text, lastResponse: last}, {signal});
         const vector = await (await this.getEmbedder()).embed(`${taskText}\n${last}`);
         return this.store.addLog(
             {workspace: task.workspace, task: taskText, lastResponse: last, logText: text, nTokens: encoded.nCells, files: task.files ? [...task.files] : []},
@@ -151,6 +155,17 @@ export class HindsightEngine {
                 embedding: {space: this.embeddingSpace, vector}
             }
         );
+    }
+
+    /** A log encoded as `encode` does on the engine's sequence (same tokens, same fit), on a scratch context just big enough. */
+    private async encodeOnScratch(log: LogText, signal?: AbortSignal): Promise<EncodedLog> {
+        const tokens = logTokens(this.runtime.model, log, this.generator.sequence.contextSize);
+        const context = await this.runtime.createContext({sequences: 1, contextSize: Math.ceil((tokens.tokens.length + 64) / 256) * 256});
+        try {
+            return await encodeTokens(this.runtime, context.getSequence(), tokens, {signal});
+        } finally {
+            await context.dispose();
+        }
     }
 
     /** Encodes KV (and embeddings) for the loaded model for every log that lacks them. */

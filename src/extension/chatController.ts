@@ -2,7 +2,7 @@ import {randomUUID} from "node:crypto";
 import * as vscode from "vscode";
 import type {AskMode, FileChecker, Reliance, StaleLog} from "../engine/index.js";
 import {toWebview, type ChatEntry, type ReusedLog, type ToWebviewMessage} from "../shared/protocol.js";
-import {conversationOf} from "./chatConversation.js";
+import {conversationLogIds, conversationOf} from "./chatConversation.js";
 import {requireEngineModule, errorCode, errorMessage} from "./engineLoader.js";
 import type {EngineHost} from "./engineHost.js";
 import {workspaceKey, type HostSettings} from "./settings.js";
@@ -84,6 +84,7 @@ export class ChatController implements vscode.Disposable {
         const answer: ChatEntry = {id: requestId, role: "assistant", text: "", done: false, logId: null, reused: []};
         // the earlier exchanges since the last New Chat (finished ones only) reach the model with this request
         const conversation = conversationOf(this.history);
+        const ownLogs = conversationLogIds(this.history);
         this.history.push(user, answer);
         this.send(toWebview("started", {requestId, text}));
         const abort = new AbortController();
@@ -108,6 +109,9 @@ export class ChatController implements vscode.Disposable {
                 editorContext,
                 attachedFiles,
                 conversation,
+                // a follow-up evaluates only its new tokens; the conversation's own logs are not retrieved again
+                reuseCache: true,
+                excludeLogs: ownLogs,
                 signal: abort.signal,
                 onText: (chunk) => {
                     answer.text += chunk;

@@ -22,3 +22,8 @@ export function conversationOf(history: readonly ChatEntry[]): ConversationTurn[
     }
     return turns.slice(-2 * MAX_EXCHANGES);
 }
+
+/** The logs the conversation's own answers left (already in the prompt as text: not to be retrieved again). */
+export function conversationLogIds(history: readonly ChatEntry[]): string[] {
+    return history.flatMap((e) => e.role === "assistant" && e.logId != null ? [e.logId] : []);
+}

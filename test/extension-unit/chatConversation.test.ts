@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import {conversationOf, MAX_EXCHANGES} from "../../src/extension/chatConversation.js";
+import {conversationLogIds, conversationOf, MAX_EXCHANGES} from "../../src/extension/chatConversation.js";
 import type {ChatEntry} from "../../src/shared/protocol.js";
 
 const entry = (id: string, role: "user" | "assistant", text: string, more: Partial<ChatEntry> = {}): ChatEntry =>
@@ -20,6 +20,14 @@ describe("chat conversation: what the controller passes to the engine", () => {
         ]);
         assert.deepEqual(conversationOf([]), [], "after New Chat (history cleared) the conversation is empty");
         assert.deepEqual(conversationOf([entry("x", "assistant", "orphan"), entry("y", "user", "lone")]), []);
+    });
+
+    it("lists the logs the conversation's answers left, so they are not retrieved again", () => {
+        const history = [entry("1", "user", "q1"), entry("1", "assistant", "a1", {done: true, logId: "L1"}),
+            entry("2", "user", "q2"), entry("2", "assistant", "a2", {done: true, logId: null}),
+            entry("3", "user", "q3"), entry("3", "assistant", "a3", {done: true, logId: "L3"})];
+        assert.deepEqual(conversationLogIds(history), ["L1", "L3"]);
+        assert.deepEqual(conversationLogIds([]), []);
     });
 
     it("passes at most the last MAX_EXCHANGES exchanges", () => {

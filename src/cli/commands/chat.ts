@@ -26,6 +26,7 @@ export async function chatCommand(ctx: CliContext, args: ParsedArgs): Promise<Co
         const lines = readline.createInterface({input: process.stdin, terminal: false});
         const turns: ChatTurnResult[] = [];
         let conversation: ConversationTurn[] = [];
+        let conversationStart = 0;
         const prompt = () => {
             if (interactive)
                 process.stderr.write("> ");
@@ -39,11 +40,14 @@ export async function chatCommand(ctx: CliContext, args: ParsedArgs): Promise<Co
                     break;
                 if (line === "/new") {
                     conversation = [];
+                    conversationStart = turns.length;
                     ctx.info("[new conversation]");
                 } else if (line !== "") {
                     const result = await engine.ask(line, {
                         ...settings,
                         conversation,
+                        reuseCache: true,
+                        excludeLogs: turns.slice(conversationStart).flatMap((t) => t.logId != null ? [t.logId] : []),
                         tools: new DirectoryToolHost(settings.workspace),
                         signal: ctx.signal,
                         onText: (text) => ctx.stream(text),

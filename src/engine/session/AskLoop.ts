@@ -27,7 +27,7 @@ export interface AskDeps {
 
 /** The options that shape a round's prompt (ask's, or score's). */
 type PromptOptions = Pick<AskOptions, "workspace" | "k" | "editorContext" | "attachedFiles" | "query" | "answerPrefix" | "conversation" |
-    "maxTokensPerRound" | "signal" | "onEvent"> & {
+    "maxTokensPerRound" | "signal" | "reuseCache" | "excludeLogs" | "onEvent"> & {
     tools: readonly ToolName[];
     /** Checks the files logs name (the tool host's); null: nothing is recorded and every log counts as unchanged. */
     files: FileChecker | null;
@@ -102,7 +102,8 @@ export class AskLoop {
 
     /** Round 1's retrieval (with `query` when given); a mode that stacks nothing starts on a cleared sequence. */
     public async begin(): Promise<void> {
-        this.deps.prefix.reset();
+        if (this.o.reuseCache !== true)
+            this.deps.prefix.reset();
         this.retriever = this.mode.retrieves ? await this.deps.retriever() : null;
         for (const file of this.o.attachedFiles ?? [])
             await this.recorder.record(file);
@@ -123,7 +124,7 @@ export class AskLoop {
         const {k, files} = this.o;
         // k spare hits for the logs that may be passed over; the top k are the same either way
         const hits = await this.retriever.retrieve(query, {k, spare: files == null ? 0 : k, workspace: this.o.workspace,
-            exclude: new Set([...this.usedLogs, ...this.gone])});
+            exclude: new Set([...this.usedLogs, ...this.gone, ...(this.o.excludeLogs ?? [])])});
         const fresh: LogRecord[] = [];
         const stale: LogRecord[] = [];
         for (const hit of hits) {

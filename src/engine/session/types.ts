@@ -39,6 +39,15 @@ export interface AskOptions {
      * counts as unchanged), as for logs shared by several workspaces. Defaults to the tool host's `files`.
      */
     files?: FileChecker | null;
+    /**
+     * Keep what the engine's sequence holds from the previous request (a conversation's follow-up): when the same
+     * logs are stacked again, only the tokens after the part of the prompt the sequence already holds are
+     * evaluated, and the finished task's log is encoded on a scratch sequence so the conversation's cells stay.
+     * Off, every request starts from a cleared sequence (what the evaluation's cost figures assume). Defaults to `false`.
+     */
+    reuseCache?: boolean;
+    /** Logs never to retrieve for this request (a conversation's own earlier turns: already in the prompt as text). */
+    excludeLogs?: readonly string[];
     /** Editor context (file, selection) appended to the request. */
     editorContext?: string;
     /**
