@@ -4,14 +4,12 @@
 // and the walkthrough's buttons. Screenshots: test-results/screenshots/{two-turn,insert,apply,walkthrough}.png.
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import type {Browser, FrameLocator, Locator, Page} from "playwright-core";
+import type {FrameLocator, Locator, Page} from "playwright-core";
 import type {LogOutcome} from "../../src/engine/index.js";
 import {LogStore} from "../../src/engine/store/index.js";
-import {realTestModel} from "../support/realModel.js";
-import {assertExtensionBuilt, extensionSettings, launchBrowser, repoRoot, requireTools, sampleWorkspace, startCodeServer, type CodeServer} from "./harness.js";
-import {openFile, runPaletteCommand, screenshot, screenshotsDir, waitForWorkbench, webviewFrame} from "./workbench.js";
+import {askInChat, uiSession, until, withStore} from "./uiSession.js";
+import {openFile, runPaletteCommand, screenshot, webviewFrame} from "./workbench.js";
 
 // Measured with SmolLM2-135M (greedy): the first request gives one python block defining scale_prices; the
 // follow-up, which does not name it, answers "...called `scale_prices`" with the conversation and "list_files"
@@ -24,81 +22,27 @@ const APPLY_FILE_TEXT = "# pricing helpers go here\n";
 
 describe("Hindsight code actions, conversation and walkthrough in code-server with headless Chromium @model", function () {
     this.timeout(10 * 60_000);
-    let server: CodeServer | undefined;
-    let browser: Browser | undefined;
+    const s = uiSession({
+        name: "actions",
+        settings: {"hindsight.logsPerRequest": 0, "hindsight.inline.enabled": false, "editor.autoIndent": "none"},
+        prepare: (workspace) => fs.writeFileSync(path.join(workspace, APPLY_FILE), APPLY_FILE_TEXT)
+    });
     let page: Page;
     let chat: FrameLocator;
-    let storage: string;
-    let workspace: string;
     let firstLogId: string;
-
-    async function withStore<T>(fn: (store: LogStore) => Promise<T>): Promise<T> {
-        const store = await LogStore.open(storage);
-        try {
-            return await fn(store);
-        } finally {
-            store.close();
-        }
-    }
-
-    /** Polls until `check` holds (async), failing with `what` after `timeoutMs`. */
-    async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-        const deadline = Date.now() + timeoutMs;
-        while (!await check()) {
-            assert.ok(Date.now() < deadline, `${what} (waited ${timeoutMs / 1000} s)`);
-            await page.waitForTimeout(250);
-        }
-    }
+    before(() => {
+        page = s.page;
+    });
+    const storeOf = <T>(fn: (store: LogStore) => Promise<T>) => withStore(s.storage, fn);
+    const waitUntil = (what: string, check: () => Promise<boolean>, timeoutMs?: number) => until(page, what, check, timeoutMs);
 
     async function outcomeOf(logId: string): Promise<LogOutcome | undefined> {
-        return (await withStore((s) => s.getLog(logId)))?.outcome;
+        return (await storeOf((store) => store.getLog(logId)))?.outcome;
     }
-
-    before(async function () {
-        await requireTools();
-        assertExtensionBuilt();
-        const model = await realTestModel();
-        storage = fs.mkdtempSync(path.join(os.tmpdir(), "hindsight-actions-store-"));
-        workspace = sampleWorkspace();
-        fs.writeFileSync(path.join(workspace, APPLY_FILE), APPLY_FILE_TEXT);
-        server = await startCodeServer({
-            workspace,
-            extensionDevelopmentPath: repoRoot,
-            userSettings: {
-                ...extensionSettings(model, storage),
-                "hindsight.logsPerRequest": 0,
-                "hindsight.inline.enabled": false,
-                "editor.autoIndent": "none"
-            },
-            env: {HINDSIGHT_TEST_MODEL: model}
-        });
-        browser = await launchBrowser();
-        page = await browser.newPage({viewport: {width: 1400, height: 900}});
-        await page.goto(server.url);
-        await waitForWorkbench(page);
-        console.log(`      screenshots: ${screenshotsDir}`);
-    });
-
-    after(async function () {
-        await browser?.close().catch(() => undefined);
-        await server?.stop();
-        for (const dir of [storage, workspace])
-            if (dir != null)
-                fs.rmSync(dir, {recursive: true, force: true});
-    });
-
-    afterEach(async function () {
-        if (this.currentTest?.state === "failed")
-            console.log(`      failure screenshot: ${await screenshot(page, `failed-actions-${this.currentTest.title.replace(/\W+/g, "-")}`)}`);
-    });
 
     /** Sends a request from the chat box and waits for the nth assistant message to finish. */
     async function ask(question: string, nth: number): Promise<Locator> {
-        await chat.locator("#prompt").fill(question);
-        await chat.locator("#send").click();
-        const message = chat.locator(".message.assistant").nth(nth);
-        await message.waitFor({timeout: 120_000});
-        await until("the answer finished", async () => await message.getAttribute("data-done") === "true", 300_000);
+        const {message} = await askInChat(page, chat, question, nth);
         assert.equal(await message.locator(".error-text").count(), 0, `the answer has no error: ${await message.innerText()}`);
         return message;
     }
@@ -130,7 +74,7 @@ describe("Hindsight code actions, conversation and walkthrough in code-server wi
 
         // what the engine received: the follow-up's task is stored with the request it followed
         const secondLogId = await second.getAttribute("data-log-id") ?? assert.fail("the follow-up has no log id");
-        const logged = await withStore((s) => s.getLog(secondLogId));
+        const logged = await storeOf((store) => store.getLog(secondLogId));
         assert.ok(logged != null, "the follow-up is in the store");
         assert.ok(logged.task.startsWith(`(after "${FIRST}")`), `the follow-up's task carries the first request: ${logged.task}`);
         assert.ok(logged.task.endsWith(FOLLOW_UP));
@@ -138,7 +82,7 @@ describe("Hindsight code actions, conversation and walkthrough in code-server wi
     });
 
     it("Insert at cursor puts the answer's code at the cursor and marks its log accepted", async function () {
-        const file = path.join(workspace, "inventory.py");
+        const file = path.join(s.workspace, "inventory.py");
         const original = fs.readFileSync(file, "utf8");
         await openFile(page, "inventory.py");
         const editor = page.locator(".editor-instance .monaco-editor").first();
@@ -150,19 +94,19 @@ describe("Hindsight code actions, conversation and walkthrough in code-server wi
         const {code, button} = await codeAction(chat.locator(".message.assistant").nth(0), "insert");
         assert.match(code, /def scale_prices\(/);
         await button.click();
-        await until("the inserted code appears in the editor", async () => /def\s+scale_prices\(/.test((await editor.locator(".view-lines").innerText()).replace(/\u00a0/g, " ")));
+        await waitUntil("the inserted code appears in the editor", async () => /def\s+scale_prices\(/.test((await editor.locator(".view-lines").innerText()).replace(/\u00a0/g, " ")));
         await screenshot(page, "insert");
         await runPaletteCommand(page, "File: Save All");
-        await until("the file on disk has the inserted code", async () => fs.readFileSync(file, "utf8") !== original);
+        await waitUntil("the file on disk has the inserted code", async () => fs.readFileSync(file, "utf8") !== original);
         const saved = fs.readFileSync(file, "utf8");
         assert.ok(saved.startsWith(original), "the text before the cursor is unchanged");
         assert.equal(saved.slice(original.length).trim(), code.trim(), "the code is inserted where the cursor was (after the last line)");
-        await until("the first answer's log is marked accepted", async () => await outcomeOf(firstLogId) === "accepted");
+        await waitUntil("the first answer's log is marked accepted", async () => await outcomeOf(firstLogId) === "accepted");
     });
 
     it("Apply to file shows the diff; accepting it changes the file on disk and marks the log accepted", async function () {
         await chat.locator("#new-chat").click();
-        await until("New Chat clears the conversation", async () => await chat.locator(".message").count() === 0, 10_000);
+        await waitUntil("New Chat clears the conversation", async () => await chat.locator(".message").count() === 0, 10_000);
         const message = await ask(APPLY_REQUEST, 0);
         const logId = await message.getAttribute("data-log-id") ?? assert.fail("the answer has no log id");
         await openFile(page, APPLY_FILE);
@@ -180,13 +124,13 @@ describe("Hindsight code actions, conversation and walkthrough in code-server wi
         }
         await toast.first().waitFor({timeout: 10_000});
         await screenshot(page, "apply");
-        assert.equal(fs.readFileSync(path.join(workspace, APPLY_FILE), "utf8"), APPLY_FILE_TEXT, "nothing is written before Apply");
+        assert.equal(fs.readFileSync(path.join(s.workspace, APPLY_FILE), "utf8"), APPLY_FILE_TEXT, "nothing is written before Apply");
         await toast.first().locator(".monaco-button", {hasText: /^Apply$/}).click();
 
-        await until("the answer's log is marked accepted", async () => await outcomeOf(logId) === "accepted");
+        await waitUntil("the answer's log is marked accepted", async () => await outcomeOf(logId) === "accepted");
         await runPaletteCommand(page, "File: Save All");
-        const file = path.join(workspace, APPLY_FILE);
-        await until("the file on disk is the proposal", async () => fs.readFileSync(file, "utf8") !== APPLY_FILE_TEXT);
+        const file = path.join(s.workspace, APPLY_FILE);
+        await waitUntil("the file on disk is the proposal", async () => fs.readFileSync(file, "utf8") !== APPLY_FILE_TEXT);
         assert.equal(fs.readFileSync(file, "utf8").trimEnd(), code.trimEnd(), "with nothing selected the whole file is replaced by the code");
     });
 
@@ -201,15 +145,15 @@ describe("Hindsight code actions, conversation and walkthrough in code-server wi
 
         await step("reuse").click();
         await step("reuse").getByText("Show Memory", {exact: true}).click();
-        // Show Memory reveals the Memory view with this workspace's sessions
+        // Show Memory reveals the Memory view with this s.workspace's sessions
         await page.locator(".pane-body .monaco-list-row", {hasText: "scale_prices"}).first().waitFor({timeout: 20_000});
-        await until("the reuse step is checked", async () => await step("reuse").getAttribute("aria-checked") === "true", 10_000);
+        await waitUntil("the reuse step is checked", async () => await step("reuse").getAttribute("aria-checked") === "true", 10_000);
 
-        const before = await withStore((s) => s.countLogs());
+        const before = await storeOf((store) => store.countLogs());
         await step("forget").click();
         await step("forget").getByText("Forget Last Session", {exact: true}).click();
-        await until("Forget Last Session removed a log from the store", async () => await withStore((s) => s.countLogs()) === before - 1);
-        await until("the forget step is checked", async () => await step("forget").getAttribute("aria-checked") === "true", 10_000);
+        await waitUntil("Forget Last Session removed a log from the store", async () => await storeOf((store) => store.countLogs()) === before - 1);
+        await waitUntil("the forget step is checked", async () => await step("forget").getAttribute("aria-checked") === "true", 10_000);
         await screenshot(page, "walkthrough");
     });
 });

@@ -4,69 +4,22 @@
 // Screenshot: test-results/screenshots/stale-chip.png.
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import type {Browser, FrameLocator, Page} from "playwright-core";
+import type {FrameLocator, Page} from "playwright-core";
 import {LogStore} from "../../src/engine/store/index.js";
-import {realTestModel} from "../support/realModel.js";
-import {assertExtensionBuilt, extensionSettings, launchBrowser, repoRoot, requireTools, sampleWorkspace, startCodeServer, type CodeServer} from "./harness.js";
-import {openFile, screenshot, screenshotsDir, waitForWorkbench, webviewFrame} from "./workbench.js";
+import {askInChat, uiSession, until} from "./uiSession.js";
+import {openFile, screenshot, webviewFrame} from "./workbench.js";
 
 describe("Hindsight UI: a reused session whose file changed says so @model", function () {
     this.timeout(10 * 60_000);
-    let server: CodeServer | undefined;
-    let browser: Browser | undefined;
+    // one round of a few tokens: what is tested is the session's files, not the answer
+    const s = uiSession({name: "stale", settings: {"hindsight.maxRounds": 1, "hindsight.maxTokens": 24, "hindsight.inline.enabled": false}});
     let page: Page;
     let chat: FrameLocator;
-    let storage: string;
-    let workspace: string;
-
-    before(async function () {
-        await requireTools();
-        assertExtensionBuilt();
-        const model = await realTestModel();
-        storage = fs.mkdtempSync(path.join(os.tmpdir(), "hindsight-ui-stale-store-"));
-        workspace = sampleWorkspace();
-        server = await startCodeServer({
-            workspace,
-            extensionDevelopmentPath: repoRoot,
-            // one round of a few tokens: what is tested is the session's files, not the answer
-            userSettings: {...extensionSettings(model, storage), "hindsight.maxRounds": 1, "hindsight.maxTokens": 24, "hindsight.inline.enabled": false},
-            env: {HINDSIGHT_TEST_MODEL: model}
-        });
-        browser = await launchBrowser();
-        page = await browser.newPage({viewport: {width: 1400, height: 900}});
-        await page.goto(server.url);
-        await waitForWorkbench(page);
-        console.log(`      screenshots: ${screenshotsDir}`);
+    before(() => {
+        page = s.page;
     });
-
-    after(async function () {
-        await browser?.close().catch(() => undefined);
-        await server?.stop();
-        for (const dir of [storage, workspace])
-            if (dir != null)
-                fs.rmSync(dir, {recursive: true, force: true});
-    });
-
-    afterEach(async function () {
-        if (this.currentTest?.state === "failed" && page != null)
-            console.log(`      failure screenshot: ${await screenshot(page, `failed-${this.currentTest.title.replace(/\W+/g, "-")}`)}`);
-    });
-
-    /** Sends a question; returns the finished assistant message (the `nth`). */
-    async function ask(question: string, nth: number) {
-        await chat.locator("#prompt").fill(question);
-        await chat.locator("#send").click();
-        const message = chat.locator(".message.assistant").nth(nth);
-        await message.waitFor({timeout: 120_000});
-        const deadline = Date.now() + 300_000;
-        while (await message.getAttribute("data-done") !== "true") {
-            assert.ok(Date.now() < deadline, "the answer did not finish within 5 minutes");
-            await page.waitForTimeout(100);
-        }
-        return message;
-    }
+    const ask = async (question: string, nth: number) => (await askInChat(page, chat, question, nth)).message;
 
     it("logs the attached file; after it is edited, the reuse chip says \"files changed since\" and the panel names it", async function () {
         await openFile(page, "inventory.py");
@@ -78,15 +31,18 @@ describe("Hindsight UI: a reused session whose file changed says so @model", fun
         const first = await ask(question, 0);
         const firstLogId = await first.getAttribute("data-log-id");
         assert.ok(firstLogId != null, "the first answer was logged");
-        const store = await LogStore.open(storage, {readOnly: true});
+        const store = await LogStore.open(s.storage, {readOnly: true});
         try {
             assert.deepEqual((await store.getLog(firstLogId))?.files.map((f) => f.path), ["inventory.py"], "the attached file is in the log");
         } finally {
             store.close();
         }
 
-        fs.appendFileSync(path.join(workspace, "inventory.py"), "\n# edited after the first question\n");
-        const second = await ask(question, 1);
+        fs.appendFileSync(path.join(s.workspace, "inventory.py"), "\n# edited after the first question\n");
+        // a new chat: in the same conversation the first answer is in the prompt already and is not retrieved
+        await chat.locator("#new-chat").click();
+        await until(page, "New Chat clears the conversation", async () => await chat.locator(".message").count() === 0, 10_000);
+        const second = await ask(question, 0);
         const chip = second.locator(`.reuse-chip[data-log-id="${firstLogId}"]`);
         await chip.waitFor({timeout: 10_000});
         assert.match(await chip.innerText(), /files changed since/);

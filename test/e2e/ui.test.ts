@@ -3,73 +3,25 @@
 // command, inline ghost text accepted with Tab. Screenshots go to test-results/screenshots/.
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import type {Browser, FrameLocator, Page} from "playwright-core";
+import type {FrameLocator, Page} from "playwright-core";
 import {LogStore} from "../../src/engine/store/index.js";
-import {realTestModel} from "../support/realModel.js";
-import {assertExtensionBuilt, extensionSettings, launchBrowser, repoRoot, requireTools, sampleWorkspace, startCodeServer, type CodeServer} from "./harness.js";
-import {openFile, runPaletteCommand, screenshot, screenshotsDir, waitForWorkbench, webviewFrame} from "./workbench.js";
+import {askInChat, uiSession, until, withStore} from "./uiSession.js";
+import {openFile, runPaletteCommand, screenshot, webviewFrame} from "./workbench.js";
 
 describe("Hindsight UI in code-server with headless Chromium @model", function () {
     this.timeout(10 * 60_000);
-    let server: CodeServer | undefined;
-    let browser: Browser | undefined;
+    const s = uiSession({
+        name: "ui",
+        settings: {"hindsight.inline.enabled": true, "hindsight.inline.delayMs": 150, "hindsight.inline.useMemory": false}
+    });
     let page: Page;
     let chat: FrameLocator;
-    let storage: string;
-    let workspace: string;
     let firstLogId: string;
-
-    /** The extension's log store, opened read-side from this process (LanceDB allows several processes). */
-    async function withStore<T>(fn: (store: LogStore) => Promise<T>): Promise<T> {
-        const store = await LogStore.open(storage);
-        try {
-            return await fn(store);
-        } finally {
-            store.close();
-        }
-    }
-
-    before(async function () {
-        await requireTools();
-        assertExtensionBuilt();
-        const model = await realTestModel();
-        storage = fs.mkdtempSync(path.join(os.tmpdir(), "hindsight-ui-store-"));
-        workspace = sampleWorkspace();
-        server = await startCodeServer({
-            workspace,
-            extensionDevelopmentPath: repoRoot,
-            userSettings: {
-                ...extensionSettings(model, storage),
-                "hindsight.inline.enabled": true,
-                "hindsight.inline.delayMs": 150,
-                "hindsight.inline.useMemory": false
-            },
-            env: {HINDSIGHT_TEST_MODEL: model}
-        });
-        browser = await launchBrowser();
-        page = await browser.newPage({viewport: {width: 1400, height: 900}});
-        await page.goto(server.url);
-        await waitForWorkbench(page);
-        console.log(`      screenshots: ${screenshotsDir}`);
+    before(() => {
+        page = s.page;
     });
-
-    after(async function () {
-        if (this.currentTest?.state === "failed" && page != null)
-            await screenshot(page, "ui-failure").catch(() => undefined);
-        await browser?.close().catch(() => undefined);
-        await server?.stop();
-        if (storage != null)
-            fs.rmSync(storage, {recursive: true, force: true});
-        if (workspace != null)
-            fs.rmSync(workspace, {recursive: true, force: true});
-    });
-
-    afterEach(async function () {
-        if (this.currentTest?.state === "failed")
-            console.log(`      failure screenshot: ${await screenshot(page, `failed-${this.currentTest.title.replace(/\W+/g, "-")}`)}`);
-    });
+    const storeOf = <T>(fn: (store: LogStore) => Promise<T>) => withStore(s.storage, fn);
 
     it("opens the Hindsight sidebar with its chat view", async function () {
         await page.locator('.activitybar a[aria-label^="Hindsight"]').first().click();
@@ -80,18 +32,7 @@ describe("Hindsight UI in code-server with headless Chromium @model", function (
 
     /** Sends a question; returns the finished assistant message's log id and whether text arrived before it finished. */
     async function ask(question: string, nth: number): Promise<{logId: string | null, streamed: boolean}> {
-        await chat.locator("#prompt").fill(question);
-        await chat.locator("#send").click();
-        const message = chat.locator(".message.assistant").nth(nth);
-        await message.waitFor({timeout: 120_000});
-        let streamed = false;
-        const deadline = Date.now() + 300_000;
-        while (await message.getAttribute("data-done") !== "true") {
-            assert.ok(Date.now() < deadline, "the answer did not finish within 5 minutes");
-            if (!streamed && (await message.innerText()).trim().length > 0 && await message.getAttribute("data-done") !== "true")
-                streamed = true;
-            await page.waitForTimeout(50);
-        }
+        const {message, streamed} = await askInChat(page, chat, question, nth);
         assert.ok((await message.innerText()).trim().length > 0, "the finished answer has text");
         return {logId: await message.getAttribute("data-log-id"), streamed};
     }
@@ -103,13 +44,16 @@ describe("Hindsight UI in code-server with headless Chromium @model", function (
         assert.ok(first.logId != null, "the finished answer carries its log id");
         firstLogId = first.logId;
         assert.equal(await chat.locator(".message.user").count(), 1);
-        const logged = await withStore((s) => s.getLog(firstLogId));
+        const logged = await storeOf((store) => store.getLog(firstLogId));
         assert.ok(logged != null && /total_value/.test(logged.task), "the session is in the store");
     });
 
-    it("a related question shows a reuse chip; its session can be forgotten", async function () {
-        await ask("Does total_value in inventory.py skip blank lines, and what does parse_line return?", 1);
-        const chip = chat.locator(`.message.assistant >> nth=1 >> .reuse-chip[data-log-id="${firstLogId}"]`);
+    it("a related question in a new chat shows a reuse chip; its session can be forgotten", async function () {
+        // in the same conversation the first answer is in the prompt already, and its session is not retrieved
+        await chat.locator("#new-chat").click();
+        await until(page, "New Chat clears the conversation", async () => await chat.locator(".message").count() === 0, 10_000);
+        await ask("Does total_value in inventory.py skip blank lines, and what does parse_line return?", 0);
+        const chip = chat.locator(`.message.assistant >> nth=0 >> .reuse-chip[data-log-id="${firstLogId}"]`);
         await chip.waitFor({timeout: 10_000});
         await screenshot(page, "3-reuse-chip");
         await chip.click();
@@ -118,7 +62,7 @@ describe("Hindsight UI in code-server with headless Chromium @model", function (
         await screenshot(page, "4-session-detail");
         await detail.locator(".forget").click();
         const deadline = Date.now() + 30_000;
-        while (await withStore((s) => s.getLog(firstLogId)) != null) {
+        while (await storeOf((store) => store.getLog(firstLogId)) != null) {
             assert.ok(Date.now() < deadline, `log ${firstLogId} is still in the store 30 s after .forget`);
             await page.waitForTimeout(250);
         }
@@ -126,11 +70,11 @@ describe("Hindsight UI in code-server with headless Chromium @model", function (
     });
 
     it("a palette command marks the last answer good", async function () {
-        const last = await withStore(async (s) => (await s.listLogs()).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0]);
+        const last = await storeOf(async (store) => (await store.listLogs()).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0]);
         assert.ok(last != null, "the related question was logged");
         await runPaletteCommand(page, "Hindsight: Mark Last Answer Good");
         const deadline = Date.now() + 30_000;
-        while ((await withStore((s) => s.getLog(last.id)))?.outcome !== "accepted") {
+        while ((await storeOf((store) => store.getLog(last.id)))?.outcome !== "accepted") {
             assert.ok(Date.now() < deadline, "the outcome did not become accepted");
             await page.waitForTimeout(250);
         }
@@ -153,7 +97,7 @@ describe("Hindsight UI in code-server with headless Chromium @model", function (
         await ghost.first().waitFor({state: "detached", timeout: 10_000}).catch(() => undefined);
         await page.keyboard.press("Control+S");
         // Saving is asynchronous: poll the file until the accepted text is on disk.
-        const file = path.join(workspace, "inventory.py");
+        const file = path.join(s.workspace, "inventory.py");
         const header = "def average_price(lines):";
         const deadline = Date.now() + 20_000;
         let after = "";
