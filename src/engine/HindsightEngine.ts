@@ -3,9 +3,9 @@ import type {ToolHost, ToolName} from "./agent/ToolHost.js";
 import {DisposedError, HindsightError, throwIfAborted} from "./errors.js";
 import {Generator} from "./generation/Generator.js";
 import type {EncodedLog} from "./kv/KvLogCodec.js";
-import {encode, encodeTokens, kvFor, kvFingerprint, logTextOf, logTokens, type LogText} from "./kv/logKv.js";
+import {encode, encodeTokens, encodingSuffix, kvFor, kvFingerprint, lagEncoding, logTextOf, logTokens, type KvEncoding, type LogText} from "./kv/logKv.js";
 import {StackedPrefix} from "./kv/StackedPrefix.js";
-import {defaults} from "./options.js";
+import {defaults, type MemoryModeName} from "./options.js";
 import {redactSecrets} from "./redact.js";
 import {checkEmbeddingModel, embeddingSpaceOf, loadEmbedder, type EmbeddingModelFile} from "./retrieval/loadEmbedder.js";
 import {Retriever, type Embedder} from "./retrieval/Retriever.js";
@@ -35,6 +35,12 @@ export interface StoredTask {
 }
 
 const askDefaults = {mode: defaults.mode, k: defaults.k, maxRounds: defaults.maxRounds, maxTokensPerRound: defaults.maxTokensPerRound, log: true, tools: null};
+
+/** The KV encodings `storeLog` stores: LAG's, and the default mode's where it is another. */
+function storedEncodings(): KvEncoding[] {
+    const preferred = createMemoryMode(defaults.mode).kv;
+    return preferred == null || encodingSuffix(preferred) === "" ? [lagEncoding] : [lagEncoding, preferred];
+}
 
 /**
  * The engine: one generation context over a loaded model, the log store and retrieval. Hosts (CLI, VS Code, the
@@ -144,22 +150,25 @@ export class HindsightEngine {
     private async storeLogNow(task: StoredTask, signal?: AbortSignal, scratch = false): Promise<LogRecord> {
         const {text, last} = logTextOf(task.responses.map((r) => redactSecrets(r).text));
         const taskText = redactSecrets(task.task).text;
-        const encoded = scratch
-            ? await this.encodeOnScratch({logText: text, lastResponse: last}, signal)
-            : await encode(this.runtime, this.generator.sequence, {logText: text, lastResponse: last}, {signal});
+        // LAG's encoding (the paper's `kv`, and inline seeds) and the default mode's, so its first reuse encodes nothing
+        const logText: LogText = {logText: text, lastResponse: last, task: taskText};
+        const kv = [];
+        for (const encoding of storedEncodings()) {
+            const encoded = scratch
+                ? await this.encodeOnScratch(logText, encoding, signal)
+                : await encode(this.runtime, this.generator.sequence, logText, {encoding, signal});
+            kv.push({fingerprint: kvFingerprint(this.runtime, encoding), nTokens: encoded.nCells, tokens: encoded.tokens, data: encoded.blob});
+        }
         const vector = await (await this.getEmbedder()).embed(`${taskText}\n${last}`);
         return this.store.addLog(
-            {workspace: task.workspace, task: taskText, lastResponse: last, logText: text, nTokens: encoded.nCells, files: task.files ? [...task.files] : []},
-            {
-                kv: [{fingerprint: kvFingerprint(this.runtime), nTokens: encoded.nCells, tokens: encoded.tokens, data: encoded.blob}],
-                embedding: {space: this.embeddingSpace, vector}
-            }
+            {workspace: task.workspace, task: taskText, lastResponse: last, logText: text, nTokens: kv[0]!.nTokens, files: task.files ? [...task.files] : []},
+            {kv, embedding: {space: this.embeddingSpace, vector}}
         );
     }
 
     /** A log encoded as `encode` does on the engine's sequence (same tokens, same fit), on a scratch context just big enough. */
-    private async encodeOnScratch(log: LogText, signal?: AbortSignal): Promise<EncodedLog> {
-        const tokens = logTokens(this.runtime.model, log, this.generator.sequence.contextSize);
+    private async encodeOnScratch(log: LogText, encoding: KvEncoding, signal?: AbortSignal): Promise<EncodedLog> {
+        const tokens = logTokens(this.runtime.model, log, this.generator.sequence.contextSize, encoding);
         const context = await this.runtime.createContext({sequences: 1, contextSize: Math.ceil((tokens.tokens.length + 64) / 256) * 256});
         try {
             return await encodeTokens(this.runtime, context.getSequence(), tokens, {signal});
@@ -168,9 +177,33 @@ export class HindsightEngine {
         }
     }
 
-    /** Encodes KV (and embeddings) for the loaded model for every log that lacks them. */
     /**
-     * Brings every log up to the loaded models: encodes KV for the chat model where a log has none, and embeds the
+     * Encodes, for every log that lacks it, the KV a memory mode stacks (the evaluation does this before it times
+     * a mode, so that no item pays a first use). Returns how many logs got it; a mode without KV encodes nothing.
+     */
+    public prepareKv(mode: MemoryModeName, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<number> {
+        return this.exclusive(async () => {
+            const encoding = createMemoryMode(mode).kv;
+            if (encoding == null)
+                return 0;
+            const logs = await this.store.listLogs();
+            let encoded = 0;
+            for (const [i, log] of logs.entries()) {
+                throwIfAborted(signal);
+                if (await this.store.getKv(log.id, kvFingerprint(this.runtime, encoding)) == null) {
+                    await kvFor(this.runtime, this.store, this.generator.sequence, log, encoding);
+                    encoded++;
+                }
+                onProgress?.(i + 1, logs.length);
+            }
+            this.prefix.reset();
+            return encoded;
+        });
+    }
+
+    /**
+     * Brings every log up to the loaded models: encodes KV for the chat model where a log has none (LAG's and the
+     * default mode's encodings, as `storeLog` stores them), and embeds the
      * log in this engine's embedding space where it has no vector there (after a change of embedding model old logs
      * would otherwise never be found by similarity). Returns how many logs got KV (`encoded`) and vectors (`embedded`).
      */
@@ -182,10 +215,14 @@ export class HindsightEngine {
             const embedder = await this.getEmbedder();
             for (const [i, log] of logs.entries()) {
                 throwIfAborted(signal);
-                if (await this.store.getKv(log.id, kvFingerprint(this.runtime)) == null) {
-                    await kvFor(this.runtime, this.store, this.generator.sequence, log);
+                let missing = false;
+                for (const encoding of storedEncodings())
+                    if (await this.store.getKv(log.id, kvFingerprint(this.runtime, encoding)) == null) {
+                        await kvFor(this.runtime, this.store, this.generator.sequence, log, encoding);
+                        missing = true;
+                    }
+                if (missing)
                     encoded++;
-                }
                 if (!embeddedAlready.has(log.id)) {
                     await this.store.putEmbedding(log.id, {space: this.embeddingSpace, vector: await embedder.embed(`${log.task}\n${log.lastResponse}`)});
                     embedded++;

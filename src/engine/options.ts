@@ -59,8 +59,11 @@ export type MemoryScope = typeof memoryScopes[number];
 export const defaults = {
     gpu: "auto" as GpuChoice,
     kvType: "f16" as KvCacheType,
-    /** How a request reuses past sessions. */
-    mode: "kv" as AskMode,
+    /**
+     * How a request reuses past sessions: LAG's stacked KV with a shared attention sink, the most relevant log next
+     * to the prompt (issue 12's measurements, eval/README.md); `kv` is the paper's layout as it is.
+     */
+    mode: "kv+sink+near" as MemoryModeName,
     /** Logs retrieved per query. */
     k: 3,
     /** Rounds of think/act/observe. */

@@ -1,6 +1,7 @@
 import {randomUUID} from "node:crypto";
 import * as vscode from "vscode";
-import type {AskMode, FileChecker, Reliance, StaleLog} from "../engine/index.js";
+import type {FileChecker, MemoryModeName, Reliance, StaleLog} from "../engine/index.js";
+import {defaults} from "../engine/options.js";
 import {toWebview, type ChatEntry, type ReusedLog, type ToWebviewMessage} from "../shared/protocol.js";
 import {conversationLogIds, conversationOf} from "./chatConversation.js";
 import {requireEngineModule, errorCode, errorMessage} from "./engineLoader.js";
@@ -9,7 +10,7 @@ import {workspaceKey, type HostSettings} from "./settings.js";
 
 export interface AskRequest {
     request: string;
-    mode?: AskMode;
+    mode?: MemoryModeName;
     /** Editor context (file and selection) to attach, already formatted. */
     editorContext?: string;
     /** The workspace files `editorContext` comes from (workspace-relative), recorded with the session's log. */
@@ -102,7 +103,7 @@ export class ChatController implements vscode.Disposable {
             const tools = trusted && folder != null ? new engine.DirectoryToolHost(folder.uri.fsPath, settings.excludeGlobs) : null;
             const result = await this.host.ask(text, {
                 workspace: this.workspace(),
-                mode: req.mode ?? "kv",
+                mode: req.mode ?? defaults.mode,
                 tools,
                 files: this.checksFiles(settings) ? tools?.files ?? null : null,
                 log: trusted,

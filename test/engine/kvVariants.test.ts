@@ -6,7 +6,7 @@ import {Generator, type ChatTurn} from "../../src/engine/generation/Generator.js
 import {loadStackedLogs, type StoredKv} from "../../src/engine/kv/KvLogCodec.js";
 import {encode, kvFingerprint, lagEncoding, logTextOf, logTokens, sinkKv, sinkTokens, stackedCellsOf, type KvEncoding} from "../../src/engine/kv/logKv.js";
 import {builtinVerifyLogs, maxAbsDiff, promptLogits, vocabSizeOf} from "../../src/engine/diagnostics/verifyKv.js";
-import {parseModeName} from "../../src/engine/options.js";
+import {defaults, parseModeName} from "../../src/engine/options.js";
 import {createMemoryMode} from "../../src/engine/session/registry.js";
 import {frameNote} from "../../src/engine/session/modes/kvVariant.js";
 import {parseEvalMode} from "../../src/eval/evalMode.js";
@@ -114,6 +114,19 @@ describe("kv variants: exact stacking on a tiny model @model", function () {
         const record = {task: log.task, nTokens: lag.nCells} as never;
         assert.equal(stackedCellsOf(f.runtime.model, record, {...lagEncoding, task: true}), encoded.nCells);
         assert.equal(stackedCellsOf(f.runtime.model, record, lagEncoding), lag.nCells);
+    });
+
+    it("storeLog stores LAG's KV and the default mode's; prepareKv encodes what a mode lacks, once", async function () {
+        const log = await f.engine.storeLog({task: "CSV header row", workspace: "other", responses: ["The header row is read as data."]});
+        const fingerprints = (await f.store.kvInfo(log.id)).map((k) => k.fingerprint).sort();
+        const preferred = createMemoryMode(defaults.mode).kv!;
+        assert.deepEqual(fingerprints, [kvFingerprint(f.runtime), kvFingerprint(f.runtime, preferred)].sort());
+        assert.notEqual(kvFingerprint(f.runtime, preferred), kvFingerprint(f.runtime), "the default is not the paper's layout");
+        const task = {...lagEncoding, task: true};
+        assert.ok(await f.engine.prepareKv("kv+task") >= 1);
+        assert.ok(await f.store.getKv(log.id, kvFingerprint(f.runtime, task)) != null);
+        assert.equal(await f.engine.prepareKv("kv+task"), 0, "nothing left to encode");
+        assert.equal(await f.engine.prepareKv("text-last"), 0, "a mode without KV encodes nothing");
     });
 
     it("score with kv+task+sink+near+frame: sink once, logs best last, the frame note; the hand computation on those cells agrees", async function () {
