@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import {askModes, HindsightError, KV_ALONE_SUFFIX, LogStore} from "../../engine/index.js";
+import {askModes, defaults, HindsightError, KV_ALONE_SUFFIX, LogStore} from "../../engine/index.js";
 import {parseEvalMode, type EvalMode} from "../../eval/evalMode.js";
 import {Journal} from "../../eval/Journal.js";
 import {directoryBytes, summarize, toMarkdown, type RunMeta, type RunReport, type StorageSummary} from "../../eval/report.js";
@@ -26,7 +26,8 @@ export async function evalCommand(ctx: CliContext, args: ParsedArgs): Promise<Co
     const suiteName = (optString(args, "suite") ?? "code") as SuiteName;
     if (!suiteNames.includes(suiteName))
         throw new HindsightError("INVALID_ARGUMENT", `--suite must be one of ${suiteNames.join(", ")}.`);
-    const modes = (list(optString(args, "modes")) ?? [...askModes]) as EvalMode[];
+    // by default every named mode and the product's default (a kv variant)
+    const modes = (list(optString(args, "modes")) ?? [...new Set<string>([...askModes, defaults.mode])]) as EvalMode[];
     if (modes.length === 0)
         throw new HindsightError("INVALID_ARGUMENT", `--modes takes a comma-separated list of ${askModes.join(", ")} (or kv variants).`);
     for (const m of modes)
@@ -167,10 +168,12 @@ async function storageOf(storeDir: string, workspace: string): Promise<StorageSu
         for (const log of logs) {
             text += Buffer.byteLength(log.logText);
             for (const info of await store.kvInfo(log.id)) {
-                if (info.fingerprint.endsWith(KV_ALONE_SUFFIX)) {
+                // LAG's blobs and kv-alone's; the variants' (#task, #sink) are counted in neither
+                const suffix = info.fingerprint.slice(info.fingerprint.indexOf("#") < 0 ? info.fingerprint.length : info.fingerprint.indexOf("#"));
+                if (suffix === KV_ALONE_SUFFIX) {
                     alone += info.bytes;
                     aloneN++;
-                } else {
+                } else if (suffix === "") {
                     kv += info.bytes;
                     kvTokens += info.nTokens;
                     kvN++;
