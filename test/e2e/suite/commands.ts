@@ -66,7 +66,9 @@ export function defineCommandTests(): void {
             assert.ok(s.model != null && s.model.length > 0, "status names the model");
         });
 
-        it("a related request reuses the first session", async function () {
+        it("a related request in a new chat reuses the first session", async function () {
+            // within one conversation the first answer is in the prompt already and its session is not retrieved
+            await command("hindsight.newChat");
             const r = asAskResult(await command("hindsight.ask", {request: "Does total_value in inventory.py skip blank lines, and what does parse_line return?"}), "hindsight.ask");
             assert.ok(r.usedLogs.includes(firstLogId), `usedLogs ${JSON.stringify(r.usedLogs)} should hold ${firstLogId}`);
             assert.ok(r.logId != null && r.logId !== firstLogId);
