@@ -87,7 +87,13 @@ describe("Hindsight code actions, conversation and walkthrough in code-server wi
         await openFile(page, "inventory.py");
         const editor = page.locator(".editor-instance .monaco-editor").first();
         await editor.locator(".view-lines").click();
-        await page.keyboard.press("Control+End");
+        // the cursor at the end of the file (the status bar says so) before anything is typed: under load the
+        // editor may take the focus after the first key
+        const lastLine = original.split("\n").length;
+        await waitUntil(`the cursor is on line ${lastLine}`, async () => {
+            await page.keyboard.press("Control+End");
+            return (await page.locator(".statusbar").innerText()).includes(`Ln ${lastLine},`);
+        });
         await page.keyboard.press("Enter");
         await page.keyboard.press("Enter");
 

@@ -279,6 +279,8 @@ describe("extension bundle in plain Node (fake vscode module at the boundary)", 
             const first = await run("hindsight.ask", {request: "What does parse_line return for an empty line?"}) as {answer: string, usedLogs: string[], logId: string};
             assert.equal(typeof first.answer, "string");
             assert.ok(first.logId != null, "the task was logged");
+            // a new chat: within one conversation the first answer is in the prompt and its session is not retrieved
+            await run("hindsight.newChat");
             const second = await run("hindsight.ask", {request: "What does parse_line return for an empty line?", mode: "kv"}) as {usedLogs: string[], logId: string};
             assert.ok(second.usedLogs.includes(first.logId), "the second ask reused the first session");
 
@@ -287,7 +289,7 @@ describe("extension bundle in plain Node (fake vscode module at the boundary)", 
             (loaded.fake.webviewProviders.get("hindsight.chat") as {resolveWebviewView(view: unknown): void}).resolveWebviewView(view);
             view.fromPage({type: "ready", payload: {}});
             const init = await view.waitFor((m) => m.type === "init");
-            assert.equal((init.payload.history as unknown[]).length, 4, "the two answers so far are in the history");
+            assert.equal((init.payload.history as unknown[]).length, 2, "the answer since New Chat is in the history");
             view.fromPage({type: "ask", payload: {requestId: "page-1", text: "What does parse_line return for an empty line?", attachSelection: false}});
             const done = await view.waitFor((m) => m.type === "stream" && m.payload.requestId === "page-1" && m.payload.done === true);
             assert.ok(view.posted.some((m) => (m as {type: string, payload: {done?: boolean, chunk?: string}}).type === "stream" &&
