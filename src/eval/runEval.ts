@@ -152,8 +152,7 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
         // every KV mode's encoding made before anything is timed, so that no item pays a log's first use
         if (testTasks.some((t) => o.modes.some((m) => !journal.has(itemKey(phase2, m, t.id)))))
             for (const mode of new Set(o.modes.map((m) => parseEvalMode(m).mode)))
-                if (typeof engine.prepareKv === "function")
-                    await engine.prepareKv(mode, undefined, o.signal);
+                await engine.prepareKv(mode, undefined, o.signal);
         if (o.metric === "logprob") {
             await runScores((request, continuation, options) => engine.score(request, continuation, options), suite, journal, {...o, testTasks, taskByLog, tick: (label) => bar?.tick(label)});
             return;

@@ -48,9 +48,15 @@ export function taskHeader(task: string): string {
     return `Past task: ${task.trim()}\n\nIts answer:\n`;
 }
 
-/** Tokens of the shared sink prefix for a model. */
+/** Tokens of the shared sink prefix for a model (tokenized once per model: every stack and fit asks for them). */
+const sinkTokenCache = new WeakMap<LlamaModel, readonly number[]>();
 export function sinkTokens(model: LlamaModel): number[] {
-    return [...model.tokenize(SINK_TEXT)];
+    let tokens = sinkTokenCache.get(model);
+    if (tokens == null) {
+        tokens = [...model.tokenize(SINK_TEXT)];
+        sinkTokenCache.set(model, tokens);
+    }
+    return [...tokens];
 }
 
 /** A tokenized log: all tokens, and where its last response starts. */
