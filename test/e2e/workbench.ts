@@ -2,7 +2,7 @@
 // quick open, the Hindsight webview's frame, notifications and screenshots.
 import fs from "node:fs";
 import path from "node:path";
-import type {FrameLocator, Page} from "playwright-core";
+import type {FrameLocator, Locator, Page} from "playwright-core";
 import {resultsDir} from "./harness.js";
 
 export const screenshotsDir = path.join(resultsDir, "screenshots");
@@ -13,11 +13,31 @@ export async function waitForWorkbench(page: Page): Promise<void> {
     await page.locator(".activitybar").waitFor({timeout: 90_000});
 }
 
+/**
+ * Opens the quick input with `key` and waits for its box. A key can be lost: right after a modal, a diff editor or a
+ * notification appears, the focus may sit in a frame or on an element that no longer exists. Then the focus goes back
+ * to the workbench's own document and the key is pressed again (three tries, then the last error).
+ */
+async function openQuickInput(page: Page, key: string): Promise<Locator> {
+    const input = page.locator(".quick-input-widget input");
+    for (let attempt = 1; ; attempt++) {
+        await page.keyboard.press(key);
+        try {
+            await input.waitFor({timeout: 10_000});
+            return input;
+        } catch (err) {
+            if (attempt === 3) throw err;
+            await page.evaluate(() => {
+                (document.activeElement as HTMLElement | null)?.blur();
+                window.focus();
+            });
+        }
+    }
+}
+
 /** Runs a command by its palette title (F1, type, Enter). */
 export async function runPaletteCommand(page: Page, title: string): Promise<void> {
-    await page.keyboard.press("F1");
-    const input = page.locator(".quick-input-widget input");
-    await input.waitFor();
+    const input = await openQuickInput(page, "F1");
     await input.fill(`>${title}`);
     const row = page.locator(".quick-input-list .monaco-list-row", {hasText: title}).first();
     await row.waitFor({timeout: 15_000});
@@ -26,9 +46,7 @@ export async function runPaletteCommand(page: Page, title: string): Promise<void
 
 /** Opens a workspace file through quick open. */
 export async function openFile(page: Page, name: string): Promise<void> {
-    await page.keyboard.press("F1");
-    const input = page.locator(".quick-input-widget input");
-    await input.waitFor();
+    const input = await openQuickInput(page, "F1");
     await input.fill(name);
     await page.locator(".quick-input-list .monaco-list-row", {hasText: name}).first().waitFor({timeout: 15_000});
     await page.keyboard.press("Enter");

@@ -42,7 +42,7 @@ describe("eval --rebuild-store (SmolLM2) @model", function () {
         fs.rmSync(dir, {recursive: true, force: true});
     });
 
-    it("a store rebuilt from the journal's phase 1 alone holds the same logs, KV and embeddings, and retrieves alike", async function () {
+    it("a store rebuilt from the journal's phase 1 alone (interrupted once) holds the same logs, KV and embeddings, and retrieves alike", async function () {
         const lines = zlib.gunzipSync(fs.readFileSync(path.join(shippedDataDir(), "evoeval/EvoEval_difficult.jsonl.gz"))).toString("utf8").split("\n");
         const data = path.join(dir, "tasks.jsonl");
         fs.writeFileSync(data, lines.slice(0, 3).join("\n") + "\n");
@@ -69,8 +69,26 @@ describe("eval --rebuild-store (SmolLM2) @model", function () {
         const rebuilt = await LogStore.open(path.join(dir, "rebuilt"));
         const engineB = await HindsightEngine.create(runtime, rebuilt);
         try {
-            assert.deepEqual(await rebuildStore(engineB, reopened, workspace), {logs: 3, approximate: 0});
-            await assert.rejects(rebuildStore(engineB, reopened, workspace), /not empty/);
+            // a rebuild killed after its first log goes on from the second when run again
+            const interrupt = new AbortController();
+            await assert.rejects(rebuildStore(engineB, reopened, workspace, {signal: interrupt.signal, progress: () => interrupt.abort()}), /cancelled/);
+            assert.equal(await rebuilt.countLogs(), 1);
+            const stored: number[] = [];
+            assert.deepEqual(await rebuildStore(engineB, reopened, workspace, {progress: (done) => stored.push(done)}), {logs: 3, approximate: 0, resumed: 1});
+            assert.deepEqual(stored, [2, 3], "the log stored before is not stored again");
+            assert.deepEqual(await rebuildStore(engineB, reopened, workspace), {logs: 3, approximate: 0, resumed: 3});
+            assert.equal(await rebuilt.countLogs(), 3);
+            // a store that holds another journal's logs is refused, and nothing is added to it
+            const other = await LogStore.open(path.join(dir, "other"));
+            const engineC = await HindsightEngine.create(runtime, other);
+            try {
+                await engineC.storeLog({task: "a task of another run", workspace, responses: ["def f():\n    return 1"]});
+                await assert.rejects(rebuildStore(engineC, reopened, workspace), /not the first ones of this journal/);
+                assert.equal(await other.countLogs(), 1);
+            } finally {
+                await engineC.dispose();
+                other.close();
+            }
             const content = async (store: LogStore) => {
                 const logs = (await store.listLogs({workspace})).sort((a, b) => a.task.localeCompare(b.task));
                 return Promise.all(logs.map(async (l) => {

@@ -91,8 +91,9 @@ export async function evalCommand(ctx: CliContext, args: ParsedArgs): Promise<Co
             fs.writeFileSync(metaFile, JSON.stringify(meta, null, 2) + "\n");
             if (rebuild) {
                 ctx.info(`Rebuilding the log store of ${runName} from its journal (no generation)...`);
-                const r = await rebuildStore(engine, journal, workspace, {signal: ctx.signal});
-                ctx.info(`Stored ${r.logs} logs` + (r.approximate > 0 ? ` (${r.approximate} from answers: the journal predates full responses)` : "") + ".");
+                const r = await rebuildStore(engine, journal, workspace, {signal: ctx.signal,
+                    progress: ctx.json ? undefined : (done, total) => ctx.info(`  log ${done} of ${total} stored`)});
+                ctx.info(`Stored ${r.logs} logs` + (r.resumed > 0 ? ` (${r.resumed} of them stored before, by the rebuild this one continues)` : "") + (r.approximate > 0 ? ` (${r.approximate} from answers: the journal predates full responses)` : "") + ".");
             }
             ctx.info(`Run ${runName}: ${phase === "2" ? 0 : suite.logTasks.length} tasks to log, ${phase === "1" ? 0 : suite.testTasks.length} x ${modes.length} modes; results in ${runDir}`);
             await runEval(engine, suite, journal, {modes, workspace, k, phase, metric, signal: ctx.signal, progress: ctx.json ? null : undefined});
