@@ -151,8 +151,16 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
         }
         // every KV mode's encoding made before anything is timed, so that no item pays a log's first use
         if (testTasks.some((t) => o.modes.some((m) => !journal.has(itemKey(phase2, m, t.id)))))
-            for (const mode of new Set(o.modes.map((m) => parseEvalMode(m).mode)))
-                await engine.prepareKv(mode, undefined, o.signal);
+            for (const mode of new Set(o.modes.map((m) => parseEvalMode(m).mode))) {
+                // a line at most every 10 s, so that encoding a store's logs (minutes) does not look like a hang
+                let last = performance.now();
+                await engine.prepareKv(mode, o.progress === null ? undefined : (done, total) => {
+                    if (performance.now() - last < 10_000)
+                        return;
+                    last = performance.now();
+                    process.stderr.write(`Encoding the logs' KV for ${mode} before timing it: ${done} of ${total} logs\n`);
+                }, o.signal);
+            }
         if (o.metric === "logprob") {
             await runScores((request, continuation, options) => engine.score(request, continuation, options), suite, journal, {...o, testTasks, taskByLog, tick: (label) => bar?.tick(label)});
             return;
