@@ -296,6 +296,7 @@ export function toMarkdown(report: RunReport): string {
             "Newcombe for paired differences of rates (exact McNemar p), paired t for differences of log-probabilities.",
         "- \"cond.\": only the tasks whose parent log exists and passed its tests (the memory that could help is there)."
     ];
+    lines.push(...overview(report));
     for (const set of report.sets) {
         lines.push("", `## ${set.set}`, "", `${set.tasks} tasks, ${set.completeTasks} done in every mode.`, "",
             `| mode | n | ${m.suite === "code" ? "pass@1 %" : "EM %"} | cond. % (n) |${openBook ? " F1 |" : ""} truncated | rounds | tokens in | TTFT s | wall s | stored / log | parent retrieved % | (cond.) % |`,
@@ -328,6 +329,45 @@ export function toMarkdown(report: RunReport): string {
         lines.push("", `Storage over ${st.logs} logs: text ${kib(st.textBytesPerLog)} per log; KV (kv) ${kib(st.kvBytesPerLog)} per log ` +
             `(${st.kvTokensPerLog?.toFixed(0) ?? "-"} tokens); KV (kv-alone) ${kib(st.kvAloneBytesPerLog)} per log; store on disk ${(st.storeBytesOnDisk / 1048576).toFixed(1)} MiB.`);
     return lines.join("\n") + "\n";
+}
+
+/**
+ * Every mode against `none` in one table, a column pair per set: pass@1 wins / losses (the tasks right only with the
+ * mode, only without it) and the log-probability difference, then the prompt tokens and TTFT over all sets. Gain on
+ * rephrasings and harm on changed tasks side by side; the per-set sections below have the intervals and p.
+ */
+function overview(report: RunReport): string[] {
+    const modes = report.meta.modes.filter((m) => m !== "none");
+    if (!report.meta.modes.includes("none") || modes.length === 0 || report.sets.length === 0)
+        return [];
+    const passCell = (set: SetReport, mode: EvalMode) => {
+        const v = set.versusNone.find((x) => x.mode === mode);
+        return v == null || v.n === 0 ? "-" : `+${v.wins} / -${v.losses} (${v.n})`;
+    };
+    const scoreCell = (set: SetReport, mode: EvalMode) => {
+        const d = set.scoreVersus.find((x) => x.mode === mode && x.against === "none")?.difference;
+        if (d == null || d.n === 0 || Number.isNaN(d.value))
+            return "-";
+        const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(3)}`;
+        return `${signed(d.value)}${Number.isNaN(d.low) ? "" : ` [${signed(d.low)}, ${signed(d.high)}]`} (${d.n})`;
+    };
+    const pooled = (mode: EvalMode) => report.modes.find((x) => x.mode === mode);
+    const head = report.sets.flatMap((set) => [`${set.set} pass@1 vs none`, `${set.set} log-prob vs none`]);
+    return [
+        "",
+        "## Every mode against `none`",
+        "",
+        "pass@1: tasks right only with the mode / right only without it (paired tasks); log-prob: mean difference per token of the " +
+            "reference answer's log-probability, paired t 95 % interval (tasks). Tokens in and TTFT over the answers of all sets.",
+        "",
+        `| mode | ${head.join(" | ")} | tokens in | TTFT s |`,
+        `|---|${head.map(() => "---|").join("")}---|---|`,
+        ...[["none" as EvalMode], modes].flat().map((mode) => {
+            const cells = mode === "none" ? report.sets.flatMap(() => ["", ""]) : report.sets.flatMap((set) => [passCell(set, mode), scoreCell(set, mode)]);
+            const s = pooled(mode);
+            return `| ${mode} | ${cells.join(" | ")} | ${s == null || s.n === 0 ? "-" : num(s.tokensIn, 0)} | ${s == null || s.n === 0 ? "-" : num(sec(s.ttftMs), 1)} |`;
+        })
+    ];
 }
 
 function truncatedText(i: Interval): string {

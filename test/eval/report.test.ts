@@ -114,6 +114,25 @@ describe("eval report per set", function () {
         assert.equal(summarize(meta, items, null).modes[0]!.n, 0, "score items are not answers");
     });
 
+    it("one table sets every mode against none in every set: pass@1 wins and losses apart, and the log-prob difference", function () {
+        const lp = (mode: AskMode, set: string, task: string, logprob: number): ItemRecord => ({...r(mode, set, task, false), key: itemKey("score", mode, `${set}:${task}`), phase: "score", logprob});
+        const items = [
+            // C: kv right where none is wrong on A and B, wrong where none is right on D; no log-prob items
+            r("none", "C", "A", false), r("kv", "C", "A", true), r("none", "C", "B", false), r("kv", "C", "B", true),
+            r("none", "C", "D", true), r("kv", "C", "D", false),
+            // X (changed tasks): log-prob only, kv lower by 0.25 on both tasks
+            lp("none", "X", "A", -1.0), lp("kv", "X", "A", -1.25), lp("none", "X", "B", -2.0), lp("kv", "X", "B", -2.25)
+        ];
+        const md = toMarkdown(summarize(meta, items, null));
+        const table = md.slice(md.indexOf("## Every mode against `none`"), md.indexOf("## C\n"));
+        assert.match(table, /\| mode \| C pass@1 vs none \| C log-prob vs none \| X pass@1 vs none \| X log-prob vs none \| tokens in \| TTFT s \|/);
+        // the same difference on both tasks: no spread, so the interval is the point
+        assert.match(table, /\| kv \| \+2 \/ -1 \(3\) \| - \| - \| -0\.250 \[-0\.250, -0\.250\] \(2\) \| 10 ± 0 \| 0\.1 ± 0\.0 \|/);
+        assert.match(table, /\| none \|  \|  \|  \|  \| 10 ± 0 \| 0\.1 ± 0\.0 \|/);
+        // without none there is nothing to set the modes against
+        assert.doesNotMatch(toMarkdown(summarize({...meta, modes: ["kv"]}, items, null)), /Every mode against/);
+    });
+
     it("t quantiles: table and expansion", function () {
         assert.equal(tQuantile975(1), 12.706);
         assert.ok(Math.abs(tQuantile975(40) - 2.0211) < 2e-4 && Math.abs(tQuantile975(120) - 1.9799) < 2e-4);
