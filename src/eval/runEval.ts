@@ -258,10 +258,14 @@ export async function rebuildStore(engine: HindsightEngine, journal: Journal, wo
  */
 async function rebuiltSoFar(engine: HindsightEngine, logs: readonly ItemRecord[], workspace: string): Promise<string[]> {
     const stored = await engine.store.listLogs();
+    const keyOf = (task: string | undefined, ws: string) => JSON.stringify([task, ws]);
     const byKey = new Map<string, string[]>();
-    for (const l of stored)
-        byKey.set(JSON.stringify([l.task, l.workspace]), [...byKey.get(JSON.stringify([l.task, l.workspace])) ?? [], l.id]);
-    const ids = logs.slice(0, stored.length).map((r) => byKey.get(JSON.stringify([r.request, r.workspace ?? workspace]))?.pop());
+    for (const l of stored) {
+        const ids = byKey.get(keyOf(l.task, l.workspace)) ?? [];
+        ids.push(l.id);
+        byKey.set(keyOf(l.task, l.workspace), ids);
+    }
+    const ids = logs.slice(0, stored.length).map((r) => byKey.get(keyOf(r.request, r.workspace ?? workspace))?.pop());
     if (stored.length > logs.length || ids.some((id) => id == null))
         throw new HindsightError("INVALID_ARGUMENT", "The run's log store holds logs that are not the first ones of this journal: " +
             "--rebuild-store makes the store on a machine that lacks it, or goes on with one it began. " +
