@@ -59,6 +59,8 @@ export class EngineHost {
             if (cpuProblem != null)
                 throw new CpuUnsupportedError(cpuProblem);
             const engine = await requireEngineModule();
+            if (this.disposed)
+                throw new engine.DisposedError("Hindsight");
             const folder = this.settings().storageFolder;
             this.log(`Opening the log store at ${folder}`);
             return engine.LogStore.open(folder);
@@ -101,7 +103,7 @@ export class EngineHost {
             });
             if (this.disposed) {
                 await runtime.dispose();
-                throw new Error("Hindsight was shut down while the model loaded.");
+                throw new module.DisposedError("Hindsight");
             }
             const engine = await module.HindsightEngine.create(runtime, store, {embeddingModelPath: settings.embeddingModelPath || undefined})
                 .catch(async (err: unknown) => {
@@ -134,8 +136,10 @@ export class EngineHost {
 
     /** Updates the memory size shown in the status (after a log was added or removed). */
     public async refreshMemorySize(store?: LogStore): Promise<void> {
+        if (this.disposed)
+            return;
         const size = await countLogs(store ?? await this.store());
-        if (this.current.memorySize !== size)
+        if (!this.disposed && this.current.memorySize !== size)
             this.setStatus({...this.current, memorySize: size});
     }
 
