@@ -94,7 +94,7 @@ export async function encodeLogKv(runtime: ModelRuntime, sequence: LlamaContextS
 }
 
 /** Validates every log first: one bad log refuses the whole stack before llama.cpp is touched. */
-function decodeAll(runtime: ModelRuntime, logs: readonly StoredKv[]): KvCells[] {
+export function decodeAll(runtime: ModelRuntime, logs: readonly StoredKv[]): KvCells[] {
     const expected = expectedLayoutFor(runtime);
     return logs.map((log) => {
         try {
@@ -117,12 +117,7 @@ function decodeAll(runtime: ModelRuntime, logs: readonly StoredKv[]): KvCells[] 
 export async function loadStackedLogs(runtime: ModelRuntime, sequence: LlamaContextSequence, logs: readonly StoredKv[]): Promise<StackResult> {
     const t0 = performance.now();
     const cellsList = decodeAll(runtime, logs);
-    const offsets: number[] = [];
-    let n = 0;
-    for (const cells of cellsList) {
-        offsets.push(n);
-        n += cells.nCells;
-    }
+    const {offsets, nCells: n} = stackOffsets(cellsList);
     if (n === 0) {
         await sequence.clearHistory();
         return {nCells: 0, offsets, buildMs: 0, loadMs: 0};
@@ -132,16 +127,7 @@ export async function loadStackedLogs(runtime: ModelRuntime, sequence: LlamaCont
 
     let state: Uint8Array;
     if (runtime.canRotateKeysInJs) {
-        const parts: StackPart[] = cellsList.map((cells, i) => {
-            const offset = offsets[i]!;
-            const cache = offset === 0 ? null : ropeCache(runtime.shape.rope, offset);
-            return {
-                cells,
-                tokens: logs[i]!.tokens,
-                copyK: cache == null ? undefined : (layer: number, src: Uint8Array, dst: Uint8Array) =>
-                    rotateKRows(runtime.shape.rope, cells.layers[layer]!.kType, src, dst, cache)
-            };
-        });
+        const parts = cellsList.map((cells, i) => movedPart(runtime, cells, logs[i]!.tokens, offsets[i]!));
         state = writeStackedSeqState(parts, sequence.context.totalSequences, sequenceIdOf(sequence), sequenceIdOf(sequence));
     } else
         state = await stackViaLlamaShift(runtime, cellsList, logs.map((l) => l.tokens), offsets, sequence);
@@ -149,6 +135,43 @@ export async function loadStackedLogs(runtime: ModelRuntime, sequence: LlamaCont
 
     await loadSequenceState(sequence, state);
     return {nCells: n, offsets, buildMs: t1 - t0, loadMs: performance.now() - t1};
+}
+
+/** Position of each part's first cell when `cellsList` is stacked back to back, and the cells in all. */
+export function stackOffsets(cellsList: readonly KvCells[]): {offsets: number[], nCells: number} {
+    const offsets: number[] = [];
+    let nCells = 0;
+    for (const cells of cellsList) {
+        offsets.push(nCells);
+        nCells += cells.nCells;
+    }
+    return {offsets, nCells};
+}
+
+/**
+ * A stack part whose cells (f16/f32 keys) move by `delta` positions: their keys are rotated by `delta` in JS while
+ * they are copied into the stacked state (RoPE rotations compose), V is copied as it is.
+ */
+export function movedPart(runtime: ModelRuntime, cells: KvCells, tokens: ArrayLike<number>, delta: number): StackPart {
+    const cache = delta === 0 ? null : ropeCache(runtime.shape.rope, delta);
+    return {
+        cells,
+        tokens,
+        copyK: cache == null ? undefined : (layer: number, src: Uint8Array, dst: Uint8Array) =>
+            rotateKRows(runtime.shape.rope, cells.layers[layer]!.kType, src, dst, cache)
+    };
+}
+
+/** Saves `sequence`'s state (its cells as they are, with its tokens) and returns the 'ggsq' bytes. */
+export async function saveSequenceState(sequence: LlamaContextSequence): Promise<Uint8Array> {
+    const file = await stateTempFile();
+    try {
+        await sequence.saveStateToFile(file);
+    } catch (err) {
+        await fs.rm(file, {force: true});
+        throw err;
+    }
+    return readAndRemove(file);
 }
 
 /** Loads a 'ggsq' sequence state into `sequence`, replacing what it held (through a temp file: node-llama-cpp has no buffer API). */
