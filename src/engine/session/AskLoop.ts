@@ -4,6 +4,7 @@ import {offeredTools, type ToolHost, type ToolName} from "../agent/ToolHost.js";
 import type {FileChecker} from "../agent/WorkspaceFiles.js";
 import {throwIfAborted} from "../errors.js";
 import type {ChatTurn, GenerateResult, Generator} from "../generation/Generator.js";
+import {EPIC_RECOMPUTE_TOKENS} from "../kv/epicStack.js";
 import {kvFor, sinkKv, sinkTokens, stackedCellsOf} from "../kv/logKv.js";
 import type {StackedPrefix} from "../kv/StackedPrefix.js";
 import type {Retriever} from "../retrieval/Retriever.js";
@@ -179,7 +180,7 @@ export class AskLoop {
                 kvs.push(await kvFor(runtime, store, generator.sequence, log, encoding));
             // the shared sink goes first, once (encoded last: encoding a log clears the sequence)
             return encoding.sink && kvs.length > 0 ? [await sinkKv(runtime, generator.sequence), ...kvs] : kvs;
-        }, this.mode.name);
+        }, this.mode.name, {recompute: this.mode.epic === true ? EPIC_RECOMPUTE_TOKENS : 0});
         if (restacked)
             this.timings.kvLoadMs += performance.now() - t;
         return {prompt, prefixCells: prefix.cells};

@@ -20,6 +20,9 @@ export interface ModeContext {
  *   with its log before it; see `KvEncoding`), or null for none. A stacked mode re-stacks only when the set of
  *   logs that fit changes (`StackedPrefix`); a mode with none starts each request on a cleared sequence;
  * - `order`: the stacking order, `"rank"` (best first, as retrieved) or `"near"` (best last, next to the prompt);
+ * - `epic`: whether every stacked log after the first part (the sink, or else the first log) has its first
+ *   `EPIC_RECOMPUTE_TOKENS` tokens evaluated again at its place (`kv/epicStack.ts`); the stored KV is the same,
+ *   only the stacking differs. Defaults to false;
  * - `notes`: what it adds to the system prompt for the logs that fit (called again whenever fitting drops one).
  */
 export interface MemoryMode {
@@ -27,6 +30,7 @@ export interface MemoryMode {
     readonly retrieves: boolean;
     readonly kv: KvEncoding | null;
     readonly order: "rank" | "near";
+    readonly epic?: boolean;
     notes(logs: readonly LogRecord[], ctx: ModeContext): Promise<string>;
 }
 

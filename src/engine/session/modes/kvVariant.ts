@@ -15,7 +15,9 @@ export function frameNote(n: number, withTask: boolean): string {
 
 /**
  * A variant of `kv` or `kv-alone` (issue 12): `task` keeps each log's task cells with its last response, `sink`
- * encodes logs after one shared prefix stacked once, `near` stacks the best log last, `frame` adds `frameNote`.
+ * encodes logs after one shared prefix stacked once, `epic` recomputes each stacked log's first tokens at its place
+ * (the encoding, hence the stored KV, is the one without `epic`), `near` stacks the best log last, `frame` adds
+ * `frameNote`.
  */
 export function kvVariant(name: KvVariantMode, base: "kv" | "kv-alone", flags: readonly KvVariantFlag[]): MemoryMode {
     const has = (f: KvVariantFlag) => flags.includes(f);
@@ -24,6 +26,7 @@ export function kvVariant(name: KvVariantMode, base: "kv" | "kv-alone", flags: r
         retrieves: true,
         kv: {...lagEncoding, alone: base === "kv-alone", task: has("task"), sink: has("sink")},
         order: has("near") ? "near" : "rank",
+        epic: has("epic"),
         notes: has("frame") ? async (logs) => logs.length === 0 ? "" : frameNote(logs.length, has("task")) : noNotes
     };
 }
