@@ -13,7 +13,7 @@ import {parseEvalMode} from "../../src/eval/evalMode.js";
 import {engineFixture, loadTinyExactModel} from "../support/engineFixture.js";
 
 /**
- * Issue 12's variants of `kv` (`kv+task+sink+near+frame`): names, and on a tiny random-weight model (f32 weights
+ * Issue 12's variants of `kv` (`kv+task+sink+epic+near+frame`; `epic`'s stacking in kvEpic.test.ts): names, and on a tiny random-weight model (f32 weights
  * and KV, flash attention off: deterministic to float rounding) that each variant stacks exactly the cells it says,
  * against in-memory references.
  */
@@ -23,8 +23,11 @@ describe("kv variants: names", function () {
     it("parses a base mode and its flags, in the fixed order, once each", function () {
         assert.deepEqual(parseModeName("kv"), {base: "kv", flags: []});
         assert.deepEqual(parseModeName("kv+task+sink+near+frame"), {base: "kv", flags: ["task", "sink", "near", "frame"]});
+        assert.deepEqual(parseModeName("kv+task+sink+epic+near+frame"), {base: "kv", flags: ["task", "sink", "epic", "near", "frame"]});
+        assert.deepEqual(parseModeName("kv+sink+epic+near"), {base: "kv", flags: ["sink", "epic", "near"]});
+        assert.deepEqual(parseModeName("kv+epic+near"), {base: "kv", flags: ["epic", "near"]});
         assert.deepEqual(parseModeName("kv-alone+sink"), {base: "kv-alone", flags: ["sink"]});
-        for (const bad of ["kv+sink+task", "kv+sink+sink", "kv+bogus", "text-last+sink", "none+near", "kv+", "", "kv ", "KV"])
+        for (const bad of ["kv+sink+task", "kv+sink+sink", "kv+epic+sink", "kv+near+epic", "kv+epic+epic", "kv+bogus", "text-last+sink", "none+near", "kv+", "", "kv ", "KV"])
             assert.equal(parseModeName(bad), null, bad);
     });
 
