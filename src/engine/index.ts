@@ -14,6 +14,7 @@ export type {ToolHost, ToolName} from "./agent/ToolHost.js";
 export {FileHashCache, MAX_HASH_BYTES, WorkspaceFileChecker} from "./agent/WorkspaceFiles.js";
 export type {CheckedFile, FileChecker, FileReader, WorkspaceFileCheckerOptions} from "./agent/WorkspaceFiles.js";
 export {checkLogFiles} from "./session/staleLogs.js";
+export {GATE_TEXT_LEAD} from "./session/modes/kvVariant.js";
 export type {LogFileStatus} from "./session/staleLogs.js";
 export {AbortedError, DisposedError, HindsightError, KvLogError, ModelError, StoreError, throwIfAborted, toUserError} from "./errors.js";
 export type {HindsightErrorCode} from "./errors.js";

@@ -15,13 +15,14 @@ export type AskMode = typeof askModes[number];
 
 /**
  * Variants of `kv` and `kv-alone` (issue 12), named by flags after a `+`, in this order:
- * `kv+task+sink+epic+near+frame`. `task`: a log's KV also holds its task; `sink`: logs encoded after one shared
+ * `kv+task+sink+epic+near+frame+gate`. `task`: a log's KV also holds its task; `sink`: logs encoded after one shared
  * prefix, stacked once at position 0; `epic`: each stacked log after the first part has its first tokens recomputed
  * at their new place (EPIC; same stored KV, only the stacking differs; f16/f32 KV only); `near`: the most relevant
  * log stacked last, next to the prompt; `frame`: the system prompt says the stacked sessions are related past work
- * whose requirements may differ. See `session/modes/kvVariant.ts`.
+ * whose requirements may differ; `gate`: full-text retrieval counts only a clear best match (`GATE_TEXT_LEAD`), so
+ * a request that matches no past session well stacks none. See `session/modes/kvVariant.ts`.
  */
-export const kvVariantFlags = ["task", "sink", "epic", "near", "frame"] as const;
+export const kvVariantFlags = ["task", "sink", "epic", "near", "frame", "gate"] as const;
 export type KvVariantFlag = typeof kvVariantFlags[number];
 export type KvVariantMode = `${"kv" | "kv-alone"}+${string}`;
 /** A memory mode by name: one of `askModes`, or a `kv` variant. */

@@ -26,8 +26,9 @@ describe("kv variants: names", function () {
         assert.deepEqual(parseModeName("kv+task+sink+epic+near+frame"), {base: "kv", flags: ["task", "sink", "epic", "near", "frame"]});
         assert.deepEqual(parseModeName("kv+sink+epic+near"), {base: "kv", flags: ["sink", "epic", "near"]});
         assert.deepEqual(parseModeName("kv+epic+near"), {base: "kv", flags: ["epic", "near"]});
+        assert.deepEqual(parseModeName("kv+sink+near+gate"), {base: "kv", flags: ["sink", "near", "gate"]});
         assert.deepEqual(parseModeName("kv-alone+sink"), {base: "kv-alone", flags: ["sink"]});
-        for (const bad of ["kv+sink+task", "kv+sink+sink", "kv+epic+sink", "kv+near+epic", "kv+epic+epic", "kv+bogus", "text-last+sink", "none+near", "kv+", "", "kv ", "KV"])
+        for (const bad of ["kv+sink+task", "kv+sink+sink", "kv+epic+sink", "kv+near+epic", "kv+epic+epic", "kv+gate+near", "kv+bogus", "text-last+sink", "none+near", "kv+", "", "kv ", "KV"])
             assert.equal(parseModeName(bad), null, bad);
     });
 

@@ -52,4 +52,25 @@ describe("retrieval (LanceDB full text + vectors)", function () {
         const vectorOnly = await new Retriever(store, embedder).retrieve("zzz qqq", {k: 3, workspace: "w"});
         assert.deepEqual(vectorOnly.map((h) => h.id), ["paraphrase"]);
     });
+
+    it("gated full text: a clear best match counts, a request that matches several logs alike gets none of them", async function () {
+        const retriever = new Retriever(store, embedder);
+        const query = "account balance below zero after deposits and withdrawals";
+        const text = await store.searchText(query, {k: 10, workspace: "w", excludeOutcomes: ["rejected", "tests-failed"]});
+        assert.ok(text[0]!.id === "related" && text[0]!.score >= 1.3 * text[1]!.score, "the fixture's clear match");
+        const clear = await retriever.retrieve(query, {k: 3, workspace: "w", minTextLead: 1.3});
+        assert.deepEqual(clear.map((h) => h.id).sort(), (await retriever.retrieve(query, {k: 3, workspace: "w"})).map((h) => h.id).sort());
+        assert.ok(clear.some((h) => h.id === "related"));
+        // without the clear match, the two logs sharing one word each lead nobody: only the vector hit is left
+        const rest = await store.searchText(query, {k: 10, workspace: "w", excludeOutcomes: ["rejected", "tests-failed"]});
+        const others = rest.filter((h) => h.id !== "related");
+        assert.ok(others.length >= 2 && others[0]!.score < 1.3 * others[1]!.score, "the fixture's lookalikes");
+        const gated = await retriever.retrieve(query, {k: 3, workspace: "w", minTextLead: 1.3, exclude: new Set(["related"])});
+        assert.deepEqual(gated.map((h) => h.id), ["paraphrase"]);
+        const ungated = await retriever.retrieve(query, {k: 3, workspace: "w", exclude: new Set(["related"])});
+        assert.ok(ungated.some((h) => h.id.startsWith("other-")), "ungated, full text stacks the lookalikes");
+        // one full-text hit alone has nothing to lead and counts
+        const single = await retriever.retrieve("weekday", {k: 3, workspace: "w", minTextLead: 1.3, minVectorSimilarity: 2});
+        assert.deepEqual(single.map((h) => h.id), ["other-3"]);
+    });
 });

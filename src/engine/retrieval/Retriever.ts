@@ -22,6 +22,14 @@ export interface RetrieveOptions {
      * fused). An assistant should not inject unrelated sessions either. Defaults to 0.9.
      */
     minVectorSimilarity?: number;
+    /**
+     * Full-text hits count only when the best one (after `exclude`) scores at least this many times the next one
+     * (BM25 scores; one hit alone counts). Without a clear best match, full text returns whichever sessions share
+     * common words with the query, and stacking those made answers worse (issue 12: EvoEval creative and
+     * tool_use, whose parent task was among the retrieved logs for 3 of 20). Vector hits are not gated (they pass
+     * `minVectorSimilarity`). Defaults to none (every full-text hit counts).
+     */
+    minTextLead?: number;
     workspace?: string;
     exclude?: ReadonlySet<string>;
     /**
@@ -53,7 +61,7 @@ export class Retriever {
 
         const minSimilarity = options.minVectorSimilarity ?? 0.9;
         const fused = new Map<string, number>();
-        for (const hits of [textHits, vectorHits.filter((hit) => hit.score >= minSimilarity)])
+        for (const hits of [leadingText(textHits, options), vectorHits.filter((hit) => hit.score >= minSimilarity)])
             hits.forEach((hit, rank) => fused.set(hit.id, (fused.get(hit.id) ?? 0) + 1 / (rrfK + rank + 1)));
 
         const ids = [...fused.keys()].filter((id) => !options.exclude?.has(id));
@@ -77,6 +85,15 @@ export class Retriever {
         const kv = await this.store.getKv(hit.id, options.fingerprint);
         return kv != null && kv.nTokens <= options.maxCells ? {id: hit.id, blob: kv.data, tokens: kv.tokens} : null;
     }
+}
+
+/** The full-text hits (not excluded) if the best leads the next by `minTextLead`, else none. */
+function leadingText(hits: readonly RetrievedLog[], options: RetrieveOptions): readonly RetrievedLog[] {
+    const lead = options.minTextLead;
+    if (lead == null)
+        return hits;
+    const kept = hits.filter((hit) => !options.exclude?.has(hit.id)).sort((a, b) => b.score - a.score);
+    return kept.length < 2 || kept[0]!.score >= lead * kept[1]!.score ? kept : [];
 }
 
 /** What retrieval needs of an embedder: the space its vectors live in and a query's vector. */

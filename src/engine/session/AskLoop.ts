@@ -124,7 +124,7 @@ export class AskLoop {
         const t = performance.now();
         const {k, files} = this.o;
         // k spare hits for the logs that may be passed over; the top k are the same either way
-        const hits = await this.retriever.retrieve(query, {k, spare: files == null ? 0 : k, workspace: this.o.workspace,
+        const hits = await this.retriever.retrieve(query, {k, spare: files == null ? 0 : k, workspace: this.o.workspace, minTextLead: this.mode.textLead,
             exclude: new Set([...this.usedLogs, ...this.gone, ...(this.o.excludeLogs ?? [])])});
         const fresh: LogRecord[] = [];
         const stale: LogRecord[] = [];

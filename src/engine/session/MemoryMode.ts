@@ -23,6 +23,7 @@ export interface ModeContext {
  * - `epic`: whether every stacked log after the first part (the sink, or else the first log) has its first
  *   `EPIC_RECOMPUTE_TOKENS` tokens evaluated again at its place (`kv/epicStack.ts`); the stored KV is the same,
  *   only the stacking differs. Defaults to false;
+ * - `textLead`: when set, full-text retrieval counts only a clear best match (`RetrieveOptions.minTextLead`);
  * - `notes`: what it adds to the system prompt for the logs that fit (called again whenever fitting drops one).
  */
 export interface MemoryMode {
@@ -31,6 +32,7 @@ export interface MemoryMode {
     readonly kv: KvEncoding | null;
     readonly order: "rank" | "near";
     readonly epic?: boolean;
+    readonly textLead?: number;
     notes(logs: readonly LogRecord[], ctx: ModeContext): Promise<string>;
 }
 

@@ -14,10 +14,18 @@ export function frameNote(n: number, withTask: boolean): string {
 }
 
 /**
+ * `gate`'s lead: the best full-text hit must score at least this many times the next. Chosen by BM25 alone (no
+ * model) on the first 40 tasks of each EvoEval set against the 1.5B run's 164 logs: at 1.3 the gate stays open for
+ * 31 of 32 concise tasks whose parent ranks first and closes for 28 of 36 creative tasks whose parent does not
+ * (eval/README.md has the table and a check on tasks 41-100).
+ */
+export const GATE_TEXT_LEAD = 1.3;
+
+/**
  * A variant of `kv` or `kv-alone` (issue 12): `task` keeps each log's task cells with its last response, `sink`
  * encodes logs after one shared prefix stacked once, `epic` recomputes each stacked log's first tokens at its place
  * (the encoding, hence the stored KV, is the one without `epic`), `near` stacks the best log last, `frame` adds
- * `frameNote`.
+ * `frameNote`, `gate` stacks nothing from full text without a clear best match (`GATE_TEXT_LEAD`).
  */
 export function kvVariant(name: KvVariantMode, base: "kv" | "kv-alone", flags: readonly KvVariantFlag[]): MemoryMode {
     const has = (f: KvVariantFlag) => flags.includes(f);
@@ -27,6 +35,7 @@ export function kvVariant(name: KvVariantMode, base: "kv" | "kv-alone", flags: r
         kv: {...lagEncoding, alone: base === "kv-alone", task: has("task"), sink: has("sink")},
         order: has("near") ? "near" : "rank",
         epic: has("epic"),
+        textLead: has("gate") ? GATE_TEXT_LEAD : undefined,
         notes: has("frame") ? async (logs) => logs.length === 0 ? "" : frameNote(logs.length, has("task")) : noNotes
     };
 }
