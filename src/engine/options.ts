@@ -66,7 +66,7 @@ export const defaults = {
      * How a request reuses past sessions: LAG's stacked KV with a shared attention sink, the most relevant log next
      * to the prompt (issue 12's measurements, eval/README.md); `kv` is the paper's layout as it is.
      */
-    mode: "kv+sink+near" as MemoryModeName,
+    mode: "kv+sink+near+gate" as MemoryModeName,
     /** Logs retrieved per query. */
     k: 3,
     /** Rounds of think/act/observe. */
