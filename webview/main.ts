@@ -67,6 +67,13 @@ function showStatus(status: StatusInfo): void {
     node.dataset.state = status.state;
 }
 
+/**
+ * Whether the attach box was toggled before the first `init` arrived: that `init` was made before the host heard of
+ * the toggle (it follows `ready`, the toggle's `setAttachSelection` comes after), so it must not undo it.
+ */
+let attachToggledBeforeInit = false;
+let initialized = false;
+
 function handle(message: ToWebviewMessage): void {
     switch (message.type) {
         case "init": {
@@ -74,7 +81,9 @@ function handle(message: ToWebviewMessage): void {
             showWelcome();
             for (const entry of message.payload.history)
                 addMessage(MessageView.fromEntry(entry));
-            byId<HTMLInputElement>("attach-selection").checked = message.payload.attachSelection;
+            if (initialized || !attachToggledBeforeInit)
+                byId<HTMLInputElement>("attach-selection").checked = message.payload.attachSelection;
+            initialized = true;
             showStatus(message.payload.status);
             const running = message.payload.history.find((e) => e.role === "assistant" && !e.done);
             setStreaming(running?.id ?? null);
@@ -179,8 +188,10 @@ function wire(): void {
     });
     byId("stop").addEventListener("click", stop);
     byId("new-chat").addEventListener("click", () => post("newChat", {}));
-    byId<HTMLInputElement>("attach-selection").addEventListener("change", (event) =>
-        post("setAttachSelection", {enabled: (event.target as HTMLInputElement).checked}));
+    byId<HTMLInputElement>("attach-selection").addEventListener("change", (event) => {
+        attachToggledBeforeInit ||= !initialized;
+        post("setAttachSelection", {enabled: (event.target as HTMLInputElement).checked});
+    });
 }
 
 buildLayout();

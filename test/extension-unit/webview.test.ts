@@ -101,6 +101,21 @@ describe("chat webview (built bundle in jsdom)", () => {
         assert.match(host.$("#status")!.textContent!, /Ready on CPU/);
     });
 
+    it("the attach box checked before the first init stays checked (that init predates the toggle); later inits set it", () => {
+        const box = host.$("#attach-selection") as HTMLInputElement;
+        box.click();
+        assert.equal(box.checked, true);
+        assert.deepEqual(host.last(), {type: "setAttachSelection", payload: {enabled: true}});
+        ready(host);
+        assert.equal(box.checked, true, "the first init, sent before the host saw the toggle, leaves it");
+        (host.$("#prompt") as HTMLTextAreaElement).value = "question";
+        host.click("#send");
+        const ask = host.last();
+        assert.ok(ask.type === "ask" && ask.payload.attachSelection === true, "the request carries the attachment");
+        ready(host);
+        assert.equal(box.checked, false, "a later init (the view shown again) is the host's state");
+    });
+
     it("sends on Enter, not on Shift+Enter, streams the answer, and finishes it with chips, log id and thumbs", () => {
         ready(host);
         const prompt = host.$("#prompt") as HTMLTextAreaElement;
