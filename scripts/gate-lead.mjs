@@ -14,8 +14,7 @@ if (runDir == null || !fs.existsSync(path.join(runDir, "store"))) {
     console.error("Usage: node scripts/gate-lead.mjs RUN_DIR [LEAD]   (RUN_DIR/store must hold the run's logs: `hindsight eval --rebuild-store` makes it)");
     process.exit(2);
 }
-const {LogStore} = await import(path.join(root, "dist/engine.mjs"));
-const {GATE_TEXT_LEAD} = await import(path.join(root, "dist/engine.mjs"));
+const {LogStore, GATE_TEXT_LEAD} = await import(path.join(root, "dist/engine.mjs"));
 const lead = leadArg == null ? GATE_TEXT_LEAD : Number(leadArg);
 const readJsonl = (file) => zlib.gunzipSync(fs.readFileSync(file)).toString("utf8").split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
 const data = path.join(root, "eval/data");

@@ -94,7 +94,7 @@ export async function encodeLogKv(runtime: ModelRuntime, sequence: LlamaContextS
 }
 
 /** Validates every log first: one bad log refuses the whole stack before llama.cpp is touched. */
-export function decodeAll(runtime: ModelRuntime, logs: readonly StoredKv[]): KvCells[] {
+function decodeAll(runtime: ModelRuntime, logs: readonly StoredKv[]): KvCells[] {
     const expected = expectedLayoutFor(runtime);
     return logs.map((log) => {
         try {
@@ -116,14 +116,9 @@ export function decodeAll(runtime: ModelRuntime, logs: readonly StoredKv[]): KvC
  */
 export async function loadStackedLogs(runtime: ModelRuntime, sequence: LlamaContextSequence, logs: readonly StoredKv[]): Promise<StackResult> {
     const t0 = performance.now();
-    const cellsList = decodeAll(runtime, logs);
-    const {offsets, nCells: n} = stackOffsets(cellsList);
-    if (n === 0) {
-        await sequence.clearHistory();
+    const {cellsList, offsets, nCells: n} = await planStack(runtime, sequence, logs);
+    if (n === 0)
         return {nCells: 0, offsets, buildMs: 0, loadMs: 0};
-    }
-    if (n >= sequence.contextSize)
-        throw new HindsightError("PROMPT_TOO_LONG", `The retrieved logs (${n} tokens) do not fit the context (${sequence.contextSize}).`);
 
     let state: Uint8Array;
     if (runtime.canRotateKeysInJs) {
@@ -137,15 +132,24 @@ export async function loadStackedLogs(runtime: ModelRuntime, sequence: LlamaCont
     return {nCells: n, offsets, buildMs: t1 - t0, loadMs: performance.now() - t1};
 }
 
-/** Position of each part's first cell when `cellsList` is stacked back to back, and the cells in all. */
-export function stackOffsets(cellsList: readonly KvCells[]): {offsets: number[], nCells: number} {
+/**
+ * What every stacking does first: validates every log (`decodeAll`), places them back to back (each part's first
+ * position, the cells in all) and refuses a stack that does not fit the context. An empty stack clears `sequence`.
+ */
+export async function planStack(runtime: ModelRuntime, sequence: LlamaContextSequence, logs: readonly StoredKv[]):
+    Promise<{cellsList: KvCells[], offsets: number[], nCells: number}> {
+    const cellsList = decodeAll(runtime, logs);
     const offsets: number[] = [];
     let nCells = 0;
     for (const cells of cellsList) {
         offsets.push(nCells);
         nCells += cells.nCells;
     }
-    return {offsets, nCells};
+    if (nCells === 0)
+        await sequence.clearHistory();
+    else if (nCells >= sequence.contextSize)
+        throw new HindsightError("PROMPT_TOO_LONG", `The retrieved logs (${nCells} tokens) do not fit the context (${sequence.contextSize}).`);
+    return {cellsList, offsets, nCells};
 }
 
 /**

@@ -1,7 +1,7 @@
 import type {LlamaContextSequence, Token} from "node-llama-cpp";
 import {HindsightError, KvLogError} from "../errors.js";
 import type {ModelRuntime} from "../runtime/ModelRuntime.js";
-import {decodeAll, loadSequenceState, movedPart, saveSequenceState, stackOffsets, type StackResult, type StoredKv} from "./KvLogCodec.js";
+import {loadSequenceState, movedPart, planStack, saveSequenceState, type StackResult, type StoredKv} from "./KvLogCodec.js";
 import {sequenceIdOf} from "./llamaInternals.js";
 import {parseSeqState, sliceCells, writeStackedSeqState, type StackPart} from "./seqState.js";
 
@@ -41,14 +41,9 @@ export async function loadEpicStack(runtime: ModelRuntime, sequence: LlamaContex
     if (!Number.isSafeInteger(recompute) || recompute < 0)
         throw new HindsightError("INVALID_ARGUMENT", `The number of tokens to recompute must be a whole number >= 0 (got ${recompute}).`);
     const t0 = performance.now();
-    const cellsList = decodeAll(runtime, logs);
-    const {offsets, nCells} = stackOffsets(cellsList);
-    if (nCells === 0) {
-        await sequence.clearHistory();
+    const {cellsList, offsets, nCells} = await planStack(runtime, sequence, logs);
+    if (nCells === 0)
         return {nCells: 0, offsets, buildMs: 0, loadMs: 0, recomputed: 0};
-    }
-    if (nCells >= sequence.contextSize)
-        throw new HindsightError("PROMPT_TOO_LONG", `The retrieved logs (${nCells} tokens) do not fit the context (${sequence.contextSize}).`);
 
     const nStream = sequence.context.totalSequences;
     const stream = sequenceIdOf(sequence);

@@ -25,8 +25,8 @@ export interface RetrieveOptions {
     /**
      * Full-text hits count only when the best one (after `exclude`) scores at least this many times the next one
      * (BM25 scores; one hit alone counts). Without a clear best match, full text returns whichever sessions share
-     * common words with the query, and stacking those made answers worse (issue 12: EvoEval creative and
-     * tool_use, whose parent task was among the retrieved logs for 3 of 20). Vector hits are not gated (they pass
+     * common words with the query, and stacking those made the reference answer less likely (issue 12: EvoEval
+     * creative and tool_use, whose parent task was among the three retrieved logs for 3 of 20 and 5 of 19). Vector hits are not gated (they pass
      * `minVectorSimilarity`). Defaults to none (every full-text hit counts).
      */
     minTextLead?: number;
