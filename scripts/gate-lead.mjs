@@ -16,6 +16,10 @@ if (runDir == null || !fs.existsSync(path.join(runDir, "store"))) {
 }
 const {LogStore, GATE_TEXT_LEAD} = await import(path.join(root, "dist/engine.mjs"));
 const lead = leadArg == null ? GATE_TEXT_LEAD : Number(leadArg);
+if (!(lead >= 1)) {
+    console.error(`LEAD must be a number >= 1 (a ratio of BM25 scores), got ${leadArg}.`);
+    process.exit(2);
+}
 const readJsonl = (file) => zlib.gunzipSync(fs.readFileSync(file)).toString("utf8").split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
 const data = path.join(root, "eval/data");
 const entryPoint = new Map(readJsonl(path.join(data, "humaneval/HumanEval.jsonl.gz")).map((r) => [r.task_id, r.entry_point]));
