@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import {defaults} from "../engine/index.js";
 import type {EvalMode} from "./evalMode.js";
 import type {ItemRecord} from "./Journal.js";
 import {mcnemarExactP, meanInterval, pairedDifference, pairedMeanDifference, wilson, type Interval} from "./metrics.js";
@@ -84,6 +85,8 @@ export interface SetReport {
     versusNone: PairedComparison[];
     /** `kv` against every other mode. */
     kvVersus: PairedComparison[];
+    /** The product's default memory mode (`defaults.mode`) against every other mode, when the run has it. */
+    defaultVersus: PairedComparison[];
     /** The log-probability metric: mean per token per mode, and paired differences (empty without score items). */
     scores: {mode: EvalMode, n: number, mean: Interval}[];
     scoreVersus: ScoreComparison[];
@@ -201,7 +204,8 @@ function scoreReport(modes: readonly EvalMode[], scores: readonly ItemRecord[]):
         }),
         scoreVersus: [
             ...present.filter((m) => m !== "none" && present.includes("none")).map((m) => versus(m, "none")),
-            ...(present.includes("kv") ? present.filter((m) => m !== "kv" && m !== "none").map((m) => versus("kv", m)) : [])
+            ...(present.includes("kv") ? present.filter((m) => m !== "kv" && m !== "none").map((m) => versus("kv", m)) : []),
+            ...(present.includes(defaults.mode) ? present.filter((m) => m !== defaults.mode && m !== "none" && m !== "kv").map((m) => versus(defaults.mode, m)) : [])
         ]
     };
 }
@@ -216,7 +220,9 @@ export function summarize(meta: RunMeta, items: readonly ItemRecord[], storage: 
     const helpedTask = new Set(evals.filter(helped).map((r) => r.taskId));
     const comparisons = (byTask: Map<string, Map<EvalMode, ItemRecord>>) => ({
         versusNone: meta.modes.includes("none") ? meta.modes.filter((m) => m !== "none").map((m) => compare(byTask, m, "none", (t) => helpedTask.has(t))) : [],
-        kvVersus: meta.modes.includes("kv") ? meta.modes.filter((m) => m !== "kv").map((m) => compare(byTask, "kv", m, (t) => helpedTask.has(t))) : []
+        kvVersus: meta.modes.includes("kv") ? meta.modes.filter((m) => m !== "kv").map((m) => compare(byTask, "kv", m, (t) => helpedTask.has(t))) : [],
+        defaultVersus: meta.modes.includes(defaults.mode) ?
+            meta.modes.filter((m) => m !== defaults.mode && m !== "none" && m !== "kv").map((m) => compare(byTask, defaults.mode, m, (t) => helpedTask.has(t))) : []
     });
     const complete = (byTask: Map<string, Map<EvalMode, ItemRecord>>) => [...byTask.values()].filter((m) => meta.modes.every((mode) => m.has(mode))).length;
 
@@ -291,29 +297,42 @@ export function toMarkdown(report: RunReport): string {
         `- Phase 1 (logged, mode none): ${report.phase1.n}/${m.logTasks} tasks, ${pct(report.phase1.accuracy)} % correct; ` +
             `${num(report.phase1.rounds, 2)} rounds per log, ${pct(report.phase1.multiRound)} % of logs with several rounds ` +
             `(only there do \`kv\` and \`kv-alone\` store different KV); ${truncatedText(report.phase1.truncated)}.`,
-        `- Phase 2: ${report.completeTasks} tasks done in all ${m.modes.length} modes, over ${report.sets.length} set(s).`,
+        `- Phase 2: ${report.sets.length} set(s); ${report.items.filter((r) => r.phase === "eval").length} pass@1 answers and ` +
+            `${report.items.filter((r) => r.phase === "score").length} log-probability items. Each set's section lists the modes run on it; ` +
+            "a comparison is shown only where both modes have items on the same tasks.",
         `- Updated ${m.updatedAt} on ${m.host}. Intervals are 95 %: Wilson for rates, normal for means (± half-width), ` +
             "Newcombe for paired differences of rates (exact McNemar p), paired t for differences of log-probabilities.",
         "- \"cond.\": only the tasks whose parent log exists and passed its tests (the memory that could help is there)."
     ];
     lines.push(...overview(report));
     for (const set of report.sets) {
-        lines.push("", `## ${set.set}`, "", `${set.tasks} tasks, ${set.completeTasks} done in every mode.`, "",
-            `| mode | n | ${m.suite === "code" ? "pass@1 %" : "EM %"} | cond. % (n) |${openBook ? " F1 |" : ""} truncated | rounds | tokens in | TTFT s | wall s | stored / log | parent retrieved % | (cond.) % |`,
-            `|---|---|---|---|${openBook ? "---|" : ""}---|---|---|---|---|---|---|---|`);
-        for (const s of set.modes) {
+        const ran = set.modes.filter((s) => s.n > 0);
+        lines.push("", `## ${set.set}`, "", `${set.tasks} tasks; ${set.completeTasks} done in every mode of the run.`);
+        if (ran.length === 0)
+            lines.push("", "No pass@1 answers in this set yet.");
+        else
+            lines.push("",
+                `| mode | n | ${m.suite === "code" ? "pass@1 %" : "EM %"} | cond. % (n) |${openBook ? " F1 |" : ""} truncated | rounds | tokens in | TTFT s | wall s | stored / log | parent retrieved % | (cond.) % |`,
+                `|---|---|---|---|${openBook ? "---|" : ""}---|---|---|---|---|---|---|---|`);
+        for (const s of ran) {
             const counted = s.truncated.n;
             lines.push(`| ${s.mode} | ${s.n} | ${pct(s.accuracy)} | ${pct(s.conditional)} (${s.conditional.n}) |${openBook ? ` ${s.f1 == null ? "-" : num(s.f1, 3)} |` : ""} ` +
                 `${counted === 0 ? "-" : `${Math.round(s.truncated.value * counted)}/${counted}`} | ${num(s.rounds, 2)} | ${num(s.tokensIn, 0)} | ` +
                 `${num(sec(s.ttftMs), 1)} | ${num(sec(s.totalMs), 1)} | ${storedPerLog(s.mode, report.storage)} | ` +
                 `${s.recall == null ? "-" : pct(s.recall)} | ${s.recallRetrievable == null ? "-" : pct(s.recallRetrievable)} |`);
         }
-        if (set.versusNone.length > 0)
-            lines.push("", "Against `none`, paired (tasks right only with the mode / right only without it; all tasks, then cond.):", "",
-                ...set.versusNone.map((v) => `- ${comparisonLine(v, false)}; cond. ${comparisonLine(v, true).replace(/^`[^`]+` vs `[^`]+` /, "")}`));
-        const kvOthers = set.kvVersus.filter((v) => v.against !== "none");
-        if (kvOthers.length > 0)
-            lines.push("", "`kv` against the other memories, paired:", "", ...kvOthers.map((v) => `- ${comparisonLine(v, false)}; cond. ${comparisonLine(v, true).replace(/^`[^`]+` vs `[^`]+` /, "")}`));
+        const pairedLines = (vs: readonly PairedComparison[]) =>
+            vs.filter((v) => v.n > 0).map((v) => `- ${comparisonLine(v, false)}; cond. ${comparisonLine(v, true).replace(/^`[^`]+` vs `[^`]+` /, "")}`);
+        const sections: [string, PairedComparison[]][] = [
+            ["Against `none`, paired (tasks right only with the mode / right only without it; all tasks, then cond.):", set.versusNone],
+            ["`kv` against the other memories, paired:", set.kvVersus.filter((v) => v.against !== "none")],
+            [`The default mode \`${defaults.mode}\` against the other memories, paired:`, set.defaultVersus]
+        ];
+        for (const [title, vs] of sections) {
+            const shown = pairedLines(vs);
+            if (shown.length > 0)
+                lines.push("", title, "", ...shown);
+        }
         if (set.scores.length > 0) {
             lines.push("", "Log-probability of the reference answer (mean per token, with that mode's memory in place):", "",
                 `- ${set.scores.map((sc) => `\`${sc.mode}\` ${num(sc.mean, 3)} (n ${sc.n})`).join(", ")}`,
@@ -337,7 +356,9 @@ export function toMarkdown(report: RunReport): string {
  * rephrasings and harm on changed tasks side by side; the per-set sections below have the intervals and p.
  */
 function overview(report: RunReport): string[] {
-    const modes = report.meta.modes.filter((m) => m !== "none");
+    // the modes with an answer or a log-probability item in some set
+    const modes = report.meta.modes.filter((m) => m !== "none" && report.sets.some((set) =>
+        set.modes.some((s) => s.mode === m && s.n > 0) || set.scores.some((sc) => sc.mode === m && sc.n > 0)));
     if (!report.meta.modes.includes("none") || modes.length === 0 || report.sets.length === 0)
         return [];
     const passCell = (set: SetReport, mode: EvalMode) => {

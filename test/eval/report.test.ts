@@ -9,9 +9,10 @@ import {JSDOM} from "jsdom";
 import {escapeXml, renderChart} from "../../src/eval/chart.js";
 import {setOf, summarize, toMarkdown, type RunMeta} from "../../src/eval/report.js";
 import {mcnemarExactP, pairedDifference, pairedMeanDifference, tQuantile975, wilson} from "../../src/eval/metrics.js";
-import type {AskMode} from "../../src/engine/index.js";
+import {defaults, type AskMode} from "../../src/engine/index.js";
+import type {EvalMode} from "../../src/eval/evalMode.js";
 
-function item(mode: AskMode, taskId: string, correct: boolean, phase: ItemRecord["phase"] = "eval"): ItemRecord {
+function item(mode: EvalMode, taskId: string, correct: boolean, phase: ItemRecord["phase"] = "eval"): ItemRecord {
     return {
         key: itemKey(phase, mode, taskId), phase, mode, taskId, answer: "x", correct, detail: "", rounds: 1, tokensIn: 10,
         tokensOut: 5, ttftMs: 100, totalMs: 1000, usedLogs: mode === "none" ? [] : ["L1"], usedTasks: mode === "none" ? [] : ["P1"],
@@ -69,7 +70,7 @@ describe("eval paired statistics", function () {
 });
 
 describe("eval report per set", function () {
-    const r = (mode: AskMode, set: string, task: string, correct: boolean, extra: Partial<ItemRecord> = {}): ItemRecord =>
+    const r = (mode: EvalMode, set: string, task: string, correct: boolean, extra: Partial<ItemRecord> = {}): ItemRecord =>
         ({...item(mode, `${set}:${task}`, correct), set, parents: [task], ...extra});
 
     it("each set apart: conditional on a passing parent, wins and losses against none apart, truncation counts", function () {
@@ -98,6 +99,32 @@ describe("eval report per set", function () {
         // journals from before sets were kept: the set comes from the task id's prefix
         assert.equal(setOf({...item("kv", "EvoEval_creative:EvoEval/3", true)}), "EvoEval_creative");
         assert.equal(setOf(item("kv", "EvoEval/3", true)), "all");
+    });
+
+    it("a set's section shows the modes run on it and only comparisons with paired tasks; the default mode is set against the others", function () {
+        const gate = defaults.mode;
+        const lp = (mode: EvalMode, task: string, logprob: number): ItemRecord => ({...r(mode, "X", task, false), key: itemKey("score", mode, `X:${task}`), phase: "score", logprob});
+        const items = [
+            // C: pass@1 in none, kv and the default; text-last never ran here
+            r("none", "C", "A", false), r("kv", "C", "A", false), r(gate, "C", "A", true),
+            r("none", "C", "B", true), r("kv", "C", "B", true), r(gate, "C", "B", true),
+            // X: log-probabilities in none, text-last and the default
+            lp("none", "A", -1.0), lp("text-last", "A", -0.5), lp(gate, "A", -0.75), lp("none", "B", -2.0), lp("text-last", "B", -1.0), lp(gate, "B", -1.5)
+        ];
+        const report = summarize({...meta, modes: ["none", "text-last", "reflection", "kv", gate]}, items, null);
+        const c = report.sets.find((s) => s.set === "C")!;
+        assert.deepEqual(c.defaultVersus.map((v) => [v.against, v.n, v.wins, v.losses]), [["text-last", 0, 0, 0], ["reflection", 0, 0, 0]]);
+        const md = toMarkdown(report);
+        const sectionC = md.slice(md.indexOf("## C\n"), md.indexOf("## X\n"));
+        assert.doesNotMatch(sectionC, /\| text-last \|/, "a mode with no answers in the set has no row");
+        assert.match(sectionC, /\| kv \| 2 \|/);
+        assert.doesNotMatch(sectionC, /^- `[^`]+` vs `[^`]+` \(n 0\)/m, "no comparison without paired tasks");
+        assert.match(sectionC, new RegExp(`- \`${gate.replace(/\+/g, "\\+")}\` vs \`none\` \\(n 2\\): \\+1 / -0`));
+        const sectionX = md.slice(md.indexOf("## X\n"));
+        assert.match(sectionX, /No pass@1 answers in this set yet\./);
+        assert.doesNotMatch(md.slice(0, md.indexOf("## C\n")), /\| reflection \|/, "the overview leaves out a mode with no items");
+        // the default against text-last: -0.25 and -0.5 per task
+        assert.match(sectionX, new RegExp(`- \`${gate.replace(/\+/g, "\\+")}\` - \`text-last\` \\(n 2\\): -0\\.375 \\[[-0-9.]+, [-0-9.]+\\], higher on 0, lower on 2`));
     });
 
     it("log-probability metric: paired differences with the paired t interval", function () {
