@@ -183,6 +183,16 @@ function byTaskOf(items: readonly ItemRecord[]): Map<string, Map<EvalMode, ItemR
     return byTask;
 }
 
+/**
+ * `anchor` against each other memory of `modes` (not `none`, which has its own comparisons; the default is not set
+ * against `kv` again, `kv` against the default is already there). Empty when `modes` lacks `anchor`.
+ */
+function memoryPairs(modes: readonly EvalMode[], anchor: EvalMode): [EvalMode, EvalMode][] {
+    if (!modes.includes(anchor))
+        return [];
+    return modes.filter((m) => m !== anchor && m !== "none" && (anchor === "kv" || m !== "kv")).map((m): [EvalMode, EvalMode] => [anchor, m]);
+}
+
 function scoreReport(modes: readonly EvalMode[], scores: readonly ItemRecord[]): Pick<SetReport, "scores" | "scoreVersus"> {
     const byTask = byTaskOf(scores);
     const versus = (mode: EvalMode, against: EvalMode): ScoreComparison => {
@@ -204,8 +214,8 @@ function scoreReport(modes: readonly EvalMode[], scores: readonly ItemRecord[]):
         }),
         scoreVersus: [
             ...present.filter((m) => m !== "none" && present.includes("none")).map((m) => versus(m, "none")),
-            ...(present.includes("kv") ? present.filter((m) => m !== "kv" && m !== "none").map((m) => versus("kv", m)) : []),
-            ...(present.includes(defaults.mode) ? present.filter((m) => m !== defaults.mode && m !== "none" && m !== "kv").map((m) => versus(defaults.mode, m)) : [])
+            ...memoryPairs(present, "kv").map(([a, b]) => versus(a, b)),
+            ...memoryPairs(present, defaults.mode).map(([a, b]) => versus(a, b))
         ]
     };
 }
@@ -221,8 +231,7 @@ export function summarize(meta: RunMeta, items: readonly ItemRecord[], storage: 
     const comparisons = (byTask: Map<string, Map<EvalMode, ItemRecord>>) => ({
         versusNone: meta.modes.includes("none") ? meta.modes.filter((m) => m !== "none").map((m) => compare(byTask, m, "none", (t) => helpedTask.has(t))) : [],
         kvVersus: meta.modes.includes("kv") ? meta.modes.filter((m) => m !== "kv").map((m) => compare(byTask, "kv", m, (t) => helpedTask.has(t))) : [],
-        defaultVersus: meta.modes.includes(defaults.mode) ?
-            meta.modes.filter((m) => m !== defaults.mode && m !== "none" && m !== "kv").map((m) => compare(byTask, defaults.mode, m, (t) => helpedTask.has(t))) : []
+        defaultVersus: memoryPairs(meta.modes, defaults.mode).map(([a, b]) => compare(byTask, a, b, (t) => helpedTask.has(t)))
     });
     const complete = (byTask: Map<string, Map<EvalMode, ItemRecord>>) => [...byTask.values()].filter((m) => meta.modes.every((mode) => m.has(mode))).length;
 
