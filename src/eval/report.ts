@@ -282,7 +282,12 @@ function comparisonLine(v: PairedComparison, conditional: boolean): string {
     const c = conditional ? v.conditional : v;
     const i = c.interval;
     return `\`${v.mode}\` vs \`${v.against}\` (n ${c.n}): +${c.wins} / -${c.losses}, ${points(c.delta)} points` +
-        (Number.isNaN(i.value) ? "" : ` [${points(i.low)}, ${points(i.high)}], p = ${c.p.toFixed(2)}`);
+        (Number.isNaN(i.value) ? "" : ` [${points(i.low)}, ${points(i.high)}], p = ${pValue(c.p)}`);
+}
+
+/** Two decimals, or one significant digit below 0.01 (an exact McNemar p of 11 wins to none is 0.001, not "0.00"). */
+export function pValue(p: number): string {
+    return p >= 0.01 ? p.toFixed(2) : p.toPrecision(1);
 }
 
 /** The settings every result file states: model, KV type, budget, answer style. */

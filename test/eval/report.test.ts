@@ -7,7 +7,7 @@ import {fileURLToPath} from "node:url";
 import {Journal, itemKey, type ItemRecord} from "../../src/eval/Journal.js";
 import {JSDOM} from "jsdom";
 import {escapeXml, renderChart} from "../../src/eval/chart.js";
-import {setOf, summarize, toMarkdown, type RunMeta} from "../../src/eval/report.js";
+import {pValue, setOf, summarize, toMarkdown, type RunMeta} from "../../src/eval/report.js";
 import {mcnemarExactP, pairedDifference, pairedMeanDifference, tQuantile975, wilson} from "../../src/eval/metrics.js";
 import {defaults, type AskMode} from "../../src/engine/index.js";
 import type {EvalMode} from "../../src/eval/evalMode.js";
@@ -195,6 +195,10 @@ describe("eval journal and report", function () {
         assert.match(md, /Phase 1 \(logged, mode none\): 1\/1 tasks, 100\.0 \[20\.7, 100\.0\] % correct; 1\.00 ± 0\.00 rounds per log, 0\.0 \[0\.0, 79\.3\] % of logs/);
         assert.match(md, /- Budget: top-3 logs per query, at most 1 round\(s\) of 64 tokens/);
         assert.match(md, /- `kv` vs `none` \(n 2\): \+1 \/ -0, \+50\.0 points \[-?[0-9.]+, \+[0-9.]+\], p = 1\.00; cond\. \(n 0\)/);
+        // a p below 0.01 keeps a significant digit: 11 wins to none is p = 0.001, not 0.00
+        const eleven = Array.from({length: 11}, (_, i) => [item("none", `W${i}`, false), item("kv", `W${i}`, true)]).flat();
+        assert.match(toMarkdown(summarize(meta, eleven, null)), /- `kv` vs `none` \(n 11\): \+11 \/ -0, \+100\.0 points \[[0-9.+]+, \+100\.0\], p = 0\.001;/);
+        assert.deepEqual([0.25, 0.0098, 0.00098, 1e-7].map(pValue), ["0.25", "0.01", "0.001", "1e-7"]);
         const svg = renderChart(report);
         const doc = new JSDOM(svg, {contentType: "image/svg+xml"}).window.document;
         assert.equal(doc.documentElement.tagName, "svg");
