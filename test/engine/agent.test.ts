@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import {actionComplete, nextQuery, parseAction, runTool, systemPrompt} from "../../src/engine/agent/react.js";
+import {actionComplete, extractAnswer, nextQuery, parseAction, runTool, systemPrompt} from "../../src/engine/agent/react.js";
 import {offeredTools, type ToolHost, type ToolName} from "../../src/engine/agent/ToolHost.js";
 
 /** A host at the unit's own boundary: it records what the agent asked for. */
@@ -54,6 +54,15 @@ describe("agent protocol (ReAct tools)", function () {
         assert.match(await runTool(workspace, {tool: "run_tests", argument: ""}, ["r1"]), /not available here\. Use list_files, read_file, search/);
         assert.equal(await runTool(workspace, {tool: "search", argument: "x"}, []), "a.py:1: x");
         assert.deepEqual(workspace.calls, ["search x"]);
+    });
+
+    it("the answer is what follows ANSWER:, or what precedes a bare ANSWER: at the end, or the whole response", function () {
+        assert.equal(extractAnswer("Thought: easy.\nANSWER: 42"), "42");
+        const code = "```python\n    return a + b\n```";
+        assert.equal(extractAnswer(`${code}\n\nANSWER:`), code);
+        assert.equal(extractAnswer(`${code}\n\nANSWER:  \n`), code);
+        assert.equal(extractAnswer(code), code);
+        assert.equal(extractAnswer("ANSWER:"), "");
     });
 
     it("later rounds retrieve with the words of a search, otherwise with the whole response", function () {
