@@ -15,7 +15,10 @@ export interface ItemRecord {
     answer: string;
     /** Phase 1 tasks this one was derived from (EvoEval parents); absent in journals written before it was kept. */
     parents?: string[];
-    /** Every response of a task that took several rounds (tool calls included); absent for one round. */
+    /**
+     * Every response (tool calls included) of a phase 1 task, and of a phase 2 task when they hold more than the answer
+     * (`journalsResponses`); absent otherwise, and in one-round phase 2 items journaled before it was kept (2 Dec 2026).
+     */
     responses?: string[];
     correct: boolean;
     f1?: number;

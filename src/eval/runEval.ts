@@ -46,6 +46,15 @@ export function hitTokenCap(result: Pick<AskResult, "rounds" | "responses" | "to
     return countTokens(last) >= maxTokens - 2;
 }
 
+/**
+ * Whether an item keeps its responses in the journal: always in phase 1 (`rebuildStore` needs them), and in phase 2
+ * when they hold more than the answer (several rounds, or a response the answer was extracted from), so the graded
+ * text can be read again; a one-round response that is the answer itself is not kept twice.
+ */
+export function journalsResponses(phase: ItemRecord["phase"], result: Pick<AskResult, "answer" | "responses">): boolean {
+    return phase === "log" || result.responses.length > 1 || (result.responses.length === 1 && result.responses[0] !== result.answer);
+}
+
 /** The ask options of a task: the suite's limits, logging off, and the task's answer prefix where it has one. */
 export function askOptionsFor(suite: Suite, task: EvalTask, mode: EvalMode, o: RunEvalOptions): Partial<AskOptions> & {workspace: string} {
     const spec = parseEvalMode(mode);
@@ -110,7 +119,7 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
         usedTasks: string[], extra: Partial<ItemRecord> = {}): ItemRecord => ({
         key: itemKey(phase, mode, task.id), phase, mode, taskId: task.id, ...(task.set != null && phase === "eval" ? {set: task.set} : {}),
         ...(task.parents.length > 0 ? {parents: task.parents} : {}),
-        answer: result.answer, ...(result.responses.length > 1 || phase === "log" ? {responses: result.responses} : {}),
+        answer: result.answer, ...(journalsResponses(phase, result) ? {responses: result.responses} : {}),
         correct: score.correct, ...(score.f1 != null ? {f1: score.f1} : {}), detail: score.detail,
         rounds: result.rounds, tokensIn: result.tokens.prompt, tokensOut: result.tokens.generated,
         truncated: hitTokenCap(result, mode, suite.maxTokensPerRound, countTokens, task.answerPrefix),

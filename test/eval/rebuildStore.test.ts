@@ -8,9 +8,19 @@ import {Retriever} from "../../src/engine/retrieval/Retriever.js";
 import {ModelRuntime} from "../../src/engine/runtime/ModelRuntime.js";
 import {LogStore} from "../../src/engine/store/index.js";
 import {Journal} from "../../src/eval/Journal.js";
-import {hitTokenCap, rebuildStore, runEval} from "../../src/eval/runEval.js";
+import {hitTokenCap, journalsResponses, rebuildStore, runEval} from "../../src/eval/runEval.js";
 import {loadSuite, shippedDataDir} from "../../src/eval/suites.js";
 import {realTestModel} from "../support/realModel.js";
+
+describe("eval journal responses", function () {
+    it("keeps phase 1 responses always and phase 2 responses only when they hold more than the answer", function () {
+        assert.equal(journalsResponses("log", {answer: "a", responses: ["a"]}), true);
+        assert.equal(journalsResponses("eval", {answer: "a", responses: ["a"]}), false);
+        assert.equal(journalsResponses("eval", {answer: "code", responses: ["code\nANSWER:"]}), true);
+        assert.equal(journalsResponses("eval", {answer: "b", responses: ["a", "b"]}), true);
+        assert.equal(journalsResponses("score", {answer: "", responses: []}), false);
+    });
+});
 
 describe("eval truncation counting", function () {
     const tokens = (text: string) => text.split(" ").length;
