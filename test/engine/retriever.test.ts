@@ -74,3 +74,40 @@ describe("retrieval (LanceDB full text + vectors)", function () {
         assert.deepEqual(single.map((h) => h.id), ["other-3"]);
     });
 });
+
+describe("inline seed (LanceDB full text, gated like retrieval)", function () {
+    let dir: string;
+    let store: LogStore;
+    const fingerprint = "model-1/f16";
+
+    before(async function () {
+        dir = await makeTempDir();
+        store = await LogStore.open(dir);
+        const add = (id: string, task: string, nTokens = 2) => store.addLog(newLog({id, workspace: "w", task, lastResponse: "done", logText: "done\n\n", nTokens}),
+            {kv: [{fingerprint, nTokens, tokens: Array.from({length: nTokens}, (_, i) => i + 1), data: new Uint8Array(nTokens)}]});
+        await add("parser", "parse the csv header row into column names");
+        await add("dates", "format the invoice dates");
+        await add("totals", "sum the invoice totals");
+        await add("huge", "render the chart legend", 5000);
+    });
+
+    after(async function () {
+        store.close();
+        await removeDir(dir);
+    });
+
+    it("seeds with a clear best match only, with KV of the model and within the cell cap", async function () {
+        const retriever = new Retriever(store, null);
+        const seed = (query: string, minTextLead?: number) =>
+            retriever.findSeed(query, {workspace: "w", fingerprint, maxCells: 768, minTextLead}).then((s) => s?.id ?? null);
+        assert.equal(await seed("parse csv header column", 1.3), "parser");
+        // "invoice" matches two sessions alike: ungated one of them seeds, gated none does
+        const alike = await store.searchText("invoice", {k: 10, workspace: "w"});
+        assert.ok(alike.length === 2 && alike[0]!.score < 1.3 * alike[1]!.score, "the fixture's lookalikes");
+        assert.ok(["dates", "totals"].includes((await seed("invoice"))!));
+        assert.equal(await seed("invoice", 1.3), null);
+        assert.equal(await seed("chart legend", 1.3), null, "KV over the cap is no seed");
+        assert.equal(await retriever.findSeed("parse csv header", {workspace: "w", fingerprint: "other/f16", maxCells: 768, minTextLead: 1.3}), null);
+        assert.equal(await retriever.findSeed("parse csv header", {workspace: "elsewhere", fingerprint, maxCells: 768, minTextLead: 1.3}), null);
+    });
+});

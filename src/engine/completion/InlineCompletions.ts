@@ -1,5 +1,6 @@
 import {Retriever} from "../retrieval/Retriever.js";
 import {kvFingerprint} from "../kv/logKv.js";
+import {GATE_TEXT_LEAD} from "../session/modes/kvVariant.js";
 import type {ModelRuntime} from "../runtime/ModelRuntime.js";
 import type {LogStore} from "../store/index.js";
 import {InlineCompleter, memoryQuery, type InlineContext} from "./inlineLogic.js";
@@ -56,7 +57,8 @@ export class InlineCompletions {
         const key = `${workspace}\u0000${query}`;
         if (this.lastSeed?.key === key)
             return this.lastSeed.seed;
-        const seed = await this.retriever.findSeed(query, {workspace, fingerprint: kvFingerprint(this.runtime), maxCells: MAX_SEED_CELLS});
+        const seed = await this.retriever.findSeed(query, {workspace, fingerprint: kvFingerprint(this.runtime), maxCells: MAX_SEED_CELLS,
+            minTextLead: GATE_TEXT_LEAD});
         this.lastSeed = {key, seed};
         return seed;
     }

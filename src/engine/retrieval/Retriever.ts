@@ -76,10 +76,12 @@ export class Retriever {
 
     /**
      * The seed of an inline suggestion: the best full-text hit (one query, no vectors: it runs while typing) if it
-     * has KV for `fingerprint` of at most `maxCells` cells; rejected and failed logs are never returned.
+     * has KV for `fingerprint` of at most `maxCells` cells; rejected and failed logs are never returned. With
+     * `minTextLead`, only a clear best match is a seed, as `retrieve` gates full text.
      */
-    public async findSeed(query: string, options: {workspace: string, fingerprint: string, maxCells: number}): Promise<StoredKv | null> {
-        const [hit] = await this.store.searchText(query, {k: 1, workspace: options.workspace, excludeOutcomes: excludedOutcomes});
+    public async findSeed(query: string, options: {workspace: string, fingerprint: string, maxCells: number, minTextLead?: number}): Promise<StoredKv | null> {
+        const hits = await this.store.searchText(query, {k: options.minTextLead == null ? 1 : 2, workspace: options.workspace, excludeOutcomes: excludedOutcomes});
+        const [hit] = leadingText(hits, options);
         if (hit == null)
             return null;
         const kv = await this.store.getKv(hit.id, options.fingerprint);
@@ -88,7 +90,7 @@ export class Retriever {
 }
 
 /** The full-text hits (not excluded) if the best leads the next by `minTextLead`, else none. */
-function leadingText(hits: readonly RetrievedLog[], options: RetrieveOptions): readonly RetrievedLog[] {
+function leadingText(hits: readonly RetrievedLog[], options: Pick<RetrieveOptions, "minTextLead" | "exclude">): readonly RetrievedLog[] {
     const lead = options.minTextLead;
     if (lead == null)
         return hits;
