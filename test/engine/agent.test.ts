@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import {actionComplete, extractAnswer, nextQuery, parseAction, runTool, systemPrompt} from "../../src/engine/agent/react.js";
+import {actionComplete, extractAnswer, keepWrittenCode, nextQuery, parseAction, runTool, systemPrompt} from "../../src/engine/agent/react.js";
 import {offeredTools, type ToolHost, type ToolName} from "../../src/engine/agent/ToolHost.js";
 
 /** A host at the unit's own boundary: it records what the agent asked for. */
@@ -63,6 +63,24 @@ describe("agent protocol (ReAct tools)", function () {
         assert.equal(extractAnswer(`${code}\n\nANSWER:  \n`), code);
         assert.equal(extractAnswer(code), code);
         assert.equal(extractAnswer("ANSWER:"), "");
+    });
+
+    it("a final answer that only repeats the request's stub keeps the code an earlier round wrote", function () {
+        const request = "Complete the function.\n```python\ndef double(x):\n    \"\"\"Twice x.\n    >>> double(2)\n    4\n    \"\"\"\n```";
+        const stub = "```python\ndef double(x):\n    \"\"\"Twice x.\n    >>> double(2)\n    4\n    \"\"\"\n```";
+        // the first round: the code, a tool call written into the unclosed block (as the model does)
+        const first = "```python\ndef double(x):\n    \"\"\"Twice x.\n    \"\"\"\n    return 2 * x\n\n# ACTION: run_tests";
+        const kept = keepWrittenCode(`Here it is:\n${stub}\nDone.`, [first], request);
+        assert.equal(kept, "Here it is:\n```python\ndef double(x):\n    \"\"\"Twice x.\n    \"\"\"\n    return 2 * x\n```\nDone.");
+        // the latest earlier code wins; a response with only the stub is passed over
+        const second = "```python\ndef double(x):\n    return x + x\n```\nACTION: run_tests";
+        assert.equal(keepWrittenCode(stub, [first, second, stub], request), "```python\ndef double(x):\n    return x + x\n```");
+        // answers with code of their own, without code, or with no earlier code are left as they are
+        const own = "```python\ndef double(x):\n    return x * 2\n```";
+        assert.equal(keepWrittenCode(own, [first], request), own);
+        assert.equal(keepWrittenCode("The code above passed.", [first], request), "The code above passed.");
+        assert.equal(keepWrittenCode(stub, ["ACTION: run_tests", stub], request), stub);
+        assert.equal(keepWrittenCode(stub, [first], "Write double."), stub, "the stub is the model's own when the request did not give it");
     });
 
     it("later rounds retrieve with the words of a search, otherwise with the whole response", function () {

@@ -80,6 +80,41 @@ export function extractAnswer(response: string): string {
     return after !== "" ? after : response.slice(0, at).trim();
 }
 
+const codeBlock = /```([\w+#.-]*)\n([\s\S]*?)(?:```|$)/g;
+const actionLine = /^\s*(?:#\s*)?ACTION:/;
+
+/** The lines of a code block that say something: trimmed, not blank, not a tool call written into the code. */
+function codeLines(code: string): string[] {
+    return code.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !actionLine.test(l));
+}
+
+/**
+ * The final answer with the code the model wrote: when the answer's last code block only repeats code the request
+ * gave (every line of it is in the request: the signature and docstring of a function to write), and an earlier
+ * response of the same request has a code block that goes beyond the request, that block (the latest, without tool
+ * calls) takes its place. With stacked logs the 1.5B model sometimes tests its code with run_tests and then
+ * answers with the bare stub (EvoEval concise, 100 tasks: 2 answers of the default mode, 3 of `kv`'s, whose first
+ * round had the code). Any other answer is returned as it is.
+ */
+export function keepWrittenCode(answer: string, earlier: readonly string[], request: string): string {
+    const blocks = [...answer.matchAll(codeBlock)];
+    const last = blocks[blocks.length - 1];
+    if (last == null)
+        return answer;
+    const given = new Set(request.split("\n").map((l) => l.trim()));
+    const adds = (code: string) => codeLines(code).some((l) => !given.has(l));
+    if (adds(last[2]!))
+        return answer;
+    for (const response of [...earlier].reverse()) {
+        const written = [...response.matchAll(codeBlock)].map((m) => m[2]!).reverse().find(adds);
+        if (written != null) {
+            const code = written.split("\n").filter((l) => !actionLine.test(l)).join("\n").trimEnd();
+            return answer.slice(0, last.index) + "```" + last[1] + "\n" + code + "\n```" + answer.slice(last.index + last[0].length);
+        }
+    }
+    return answer;
+}
+
 /** Runs one tool call. `responses`: the model's responses so far, latest last (run_tests takes its code from them). */
 export async function runTool(host: ToolHost, action: ParsedAction, responses: readonly string[]): Promise<string> {
     const offered = offeredTools(host);

@@ -1,5 +1,5 @@
 import type {Token} from "node-llama-cpp";
-import {actionComplete, extractAnswer, nextQuery, parseAction, runTool, systemPrompt} from "../agent/react.js";
+import {actionComplete, extractAnswer, keepWrittenCode, nextQuery, parseAction, runTool, systemPrompt} from "../agent/react.js";
 import {offeredTools, type ToolHost, type ToolName} from "../agent/ToolHost.js";
 import type {FileChecker} from "../agent/WorkspaceFiles.js";
 import {throwIfAborted} from "../errors.js";
@@ -228,7 +228,7 @@ export class AskLoop {
             if (action == null) {
                 const failed = o.verify === true && !isLast && o.tools?.verify != null ? await o.tools.verify(responses) : null;
                 if (failed == null) {
-                    answer = extractAnswer(response);
+                    answer = keepWrittenCode(extractAnswer(response), responses.slice(0, -1), this.request);
                     break;
                 }
                 // the answer failed the host's checks: the model sees what failed and answers again
