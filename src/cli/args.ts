@@ -27,7 +27,7 @@ export const commandOptions: Readonly<Record<string, OptionSpec>> = {
     "logs": {...modelOptions, outcome: text, "trust-kv": flag},
     "verify-kv": {...modelOptions},
     "bench": {...modelOptions, "log-tokens": text, "gen-tokens": text, repeat: text, ks: text},
-    "eval": {...modelOptions, suite: text, modes: text, limit: text, "log-limit": text, seed: text, k: text, "max-rounds": text,
+    "eval": {...modelOptions, suite: text, modes: text, limit: text, subset: text, "log-limit": text, seed: text, k: text, "max-rounds": text,
         "max-tokens": text, data: text, "log-data": text, corpus: text, run: text, out: text, "report-only": flag,
         sets: text, "answer-style": text, phase: text, metric: text, "rebuild-store": flag}
 };

@@ -27,7 +27,7 @@ Commands:
   logs list | show ID | rm ID | mark ID --outcome accepted|rejected | export FILE | import FILE [--trust-kv] | reencode
   verify-kv                                 check stacked KV logs against an in-memory reference
   bench kv                                  time KV stacking against re-reading the traces
-  eval --suite code|mmlupro|2wiki [--limit N] [--log-limit N] [--modes a,b] [--seed N] [--data F | --sets concise,...]
+  eval --suite code|mmlupro|2wiki [--limit N] [--subset N:SEED] [--log-limit N] [--modes a,b] [--seed N] [--data F | --sets concise,...]
        [--log-data F] [--phase 1|2|both] [--metric pass|logprob] [--answer-style body|whole|prefix] [--rebuild-store]
        [--run NAME] [--out DIR] [--report-only]   resumable evaluation; results under eval/results/RUN
 

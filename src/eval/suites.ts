@@ -36,6 +36,19 @@ export interface SuiteOptions {
     maxTokensPerRound?: number;
     /** Code: how the answer is asked for. Defaults to `body`. */
     answerStyle?: AnswerStyle;
+    /**
+     * Phase 2 tasks: only `n` of the tasks `limit` leaves, drawn with `seed` (at least 1) and kept in their order, for
+     * the costly modes (the CLI's `--subset N:SEED`); the same draw pairs with the cheap modes' run over all of them.
+     */
+    subset?: {n: number, seed: number};
+}
+
+/** `subset`'s draw: `n` of `tasks` by a seeded order, in the order of `tasks`. */
+export function drawSubset<T>(tasks: readonly T[], subset: {n: number, seed: number} | undefined): T[] {
+    if (subset == null)
+        return [...tasks];
+    const chosen = new Set(seededOrder(tasks, subset.seed).slice(0, subset.n));
+    return tasks.filter((t) => chosen.has(t));
 }
 
 /** The EvoEval sets shipped in eval/data/evoeval, by the short names `--sets` takes. */
@@ -71,6 +84,7 @@ export function shippedDataDir(): string {
 export function loadSuite(name: SuiteName, o: SuiteOptions): Suite {
     const d = shippedDataDir();
     const take = <T>(items: T[], n: number | undefined) => n == null ? items : items.slice(0, n);
+    const testsOf = <T>(items: T[]) => drawSubset(take(seededOrder(items, o.seed), o.limit), o.subset);
     if (name === "code") {
         const data = o.data ?? [path.join(d, "evoeval/EvoEval_difficult.jsonl.gz"), path.join(d, "evoeval/EvoEval_creative.jsonl.gz")];
         const logData = o.logData ?? [path.join(d, "humaneval/HumanEval.jsonl.gz")];
@@ -79,7 +93,7 @@ export function loadSuite(name: SuiteName, o: SuiteOptions): Suite {
         const withTests = maxRounds > 1;
         const style = o.answerStyle ?? "body";
         const pool = logData.flatMap((f) => codeTasks(f, withTests, style));
-        const tests = take(seededOrder(testTasksOf(data, (f) => codeTasks(f, withTests, style), new Set(pool.map((t) => t.id))), o.seed), o.limit);
+        const tests = testsOf(testTasksOf(data, (f) => codeTasks(f, withTests, style), new Set(pool.map((t) => t.id))));
         const parents = new Set(tests.flatMap((t) => t.parents));
         const logTasks = [...pool.filter((t) => parents.has(t.id)), ...(o.logLimit == null ? [] : pool.filter((t) => !parents.has(t.id)))];
         return {
@@ -93,7 +107,7 @@ export function loadSuite(name: SuiteName, o: SuiteOptions): Suite {
         const logData = o.logData ?? [path.join(d, "mmlupro/dev_train.json.gz")];
         return {
             name,
-            testTasks: take(seededOrder(data.flatMap((f) => mmluProTasks(f)), o.seed), o.limit),
+            testTasks: testsOf(data.flatMap((f) => mmluProTasks(f))),
             logTasks: take(seededOrder(logData.flatMap((f) => mmluProTasks(f)), o.seed), o.logLimit),
             maxRounds: o.maxRounds ?? 1, maxTokensPerRound: o.maxTokensPerRound ?? 256, tools: null,
             outcomesFromGrades: false, files: {data, logData}
@@ -108,7 +122,7 @@ export function loadSuite(name: SuiteName, o: SuiteOptions): Suite {
         const covered = (row: Record<string, unknown>) => supportingTitles(row).every((t) => titles.has(t));
         return {
             name,
-            testTasks: take(seededOrder(data.flatMap((f) => twoWikiTasks(f, covered)), o.seed), o.limit),
+            testTasks: testsOf(data.flatMap((f) => twoWikiTasks(f, covered))),
             logTasks: take(seededOrder(logData.flatMap((f) => twoWikiTasks(f, covered)), o.seed), o.logLimit),
             maxRounds: o.maxRounds ?? 8, maxTokensPerRound: o.maxTokensPerRound ?? 192, tools: host,
             outcomesFromGrades: false, files: {data, logData, corpus}

@@ -75,6 +75,8 @@ describe("CLI contract", function () {
         assert.equal(jsonError(run(["frobnicate", "--json"]).stdout).code, "INVALID_ARGUMENT");
         assert.equal(jsonError(run(["ask", "x", "--mode", "magic", "--json"]).stdout).code, "INVALID_ARGUMENT");
         assert.equal(jsonError(run(["ask", "x", "--k", "-2", "--json"]).stdout).code, "INVALID_ARGUMENT");
+        for (const subset of ["20", "0:1", "20:0", "a:b"])
+            assert.match(jsonError(run(["eval", "--subset", subset, "--json"]).stdout).message, /--subset takes N:SEED/);
     });
 
     it("prints log text with its terminal controls shown, not obeyed (ANSI, OSC 52, C1, bidi overrides)", async function () {

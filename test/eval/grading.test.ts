@@ -209,6 +209,22 @@ describe("eval suites", function () {
         assert.deepEqual(new Set(suite.logTasks.map((t) => t.id)), parents);
     });
 
+    it("code: a subset draws N of the tasks --limit leaves, by its seed, in their order; phase 1 holds their parents", async function () {
+        const {loadSuite, evoEvalFiles} = await import("../../src/eval/suites.js");
+        const data = evoEvalFiles(["concise"]);
+        const all = loadSuite("code", {seed: 0, limit: 100, data}).testTasks.map((t) => t.id);
+        const draw = (seed: number) => loadSuite("code", {seed: 0, limit: 100, data, subset: {n: 20, seed}});
+        const a = draw(1);
+        const ids = a.testTasks.map((t) => t.id);
+        assert.equal(ids.length, 20);
+        assert.ok(ids.every((id) => all.includes(id)), "only tasks the limit leaves");
+        assert.deepEqual(ids, all.filter((id) => ids.includes(id)), "in the run's order");
+        assert.notDeepEqual(ids, all.slice(0, 20), "a draw, not the first 20");
+        assert.deepEqual(draw(1).testTasks.map((t) => t.id), ids, "the same seed draws the same tasks");
+        assert.notDeepEqual(draw(2).testTasks.map((t) => t.id), ids);
+        assert.deepEqual(new Set(a.logTasks.map((t) => t.id)), new Set(a.testTasks.flatMap((t) => t.parents)));
+    });
+
     it("code: task ids name their set, so they stay unique across files that number their tasks alike", async function () {
         const {loadSuite} = await import("../../src/eval/suites.js");
         const tasks = loadSuite("code", {seed: 0}).testTasks;

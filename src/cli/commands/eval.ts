@@ -16,7 +16,7 @@ import {withEngine} from "../openEngine.js";
 const list = (value: string | undefined) => value?.split(",").map((s) => s.trim()).filter((s) => s !== "");
 
 /**
- * `hindsight eval --suite code|mmlupro|2wiki [--limit N] [--log-limit N] [--modes a,b] [--seed N] [--data F,F |
+ * `hindsight eval --suite code|mmlupro|2wiki [--limit N] [--subset N:SEED] [--log-limit N] [--modes a,b] [--seed N] [--data F,F |
  * --sets concise,verbose] [--log-data F] [--corpus F] [--run NAME] [--out DIR] [--k 3] [--max-rounds N]
  * [--max-tokens N] [--answer-style body|whole|prefix] [--phase 1|2|both] [--metric pass|logprob] [--rebuild-store]
  * [--report-only]`:
@@ -47,13 +47,18 @@ export async function evalCommand(ctx: CliContext, args: ParsedArgs): Promise<Co
     const k = optInt(args, "k", 3, {min: 1, max: 20});
     const maxRounds = optString(args, "max-rounds") == null ? undefined : optInt(args, "max-rounds", 1, {min: 1, max: 20});
     const maxTokens = optString(args, "max-tokens") == null ? undefined : optInt(args, "max-tokens", 384, {min: 16, max: 8192});
+    const subsetArg = optString(args, "subset");
+    const subsetMatch = subsetArg == null ? null : /^(\d+):(\d+)$/.exec(subsetArg);
+    if (subsetArg != null && (subsetMatch == null || Number(subsetMatch[1]) < 1 || Number(subsetMatch[2]) < 1))
+        throw new HindsightError("INVALID_ARGUMENT", "--subset takes N:SEED (both at least 1): N of the tasks --limit leaves, drawn with SEED.");
+    const subset = subsetMatch == null ? undefined : {n: Number(subsetMatch[1]), seed: Number(subsetMatch[2])};
     const sets = list(optString(args, "sets"));
     if (sets != null && optString(args, "data") != null)
         throw new HindsightError("INVALID_ARGUMENT", "Give --sets (shipped EvoEval sets by name) or --data (files), not both.");
     const suite = loadSuite(suiteName, {
         data: sets != null ? evoEvalFiles(sets) : list(optString(args, "data"))?.map((f) => path.resolve(f)),
         logData: list(optString(args, "log-data"))?.map((f) => path.resolve(f)),
-        corpus: optString(args, "corpus"), limit, logLimit, seed, maxRounds, maxTokensPerRound: maxTokens, answerStyle
+        corpus: optString(args, "corpus"), limit, logLimit, seed, maxRounds, maxTokensPerRound: maxTokens, answerStyle, subset
     });
     if (suite.testTasks.length === 0 && phase !== "1")
         throw new HindsightError("INVALID_ARGUMENT", "No tasks to evaluate: check --data and --limit.");
