@@ -38,7 +38,8 @@ export interface SuiteOptions {
     answerStyle?: AnswerStyle;
     /**
      * Phase 2 tasks: only `n` of the tasks `limit` leaves, drawn with `seed` (at least 1) and kept in their order, for
-     * the costly modes (the CLI's `--subset N:SEED`); the same draw pairs with the cheap modes' run over all of them.
+     * the costly modes (the CLI's `--subset N:SEED`); the same draw pairs with the cheap modes' run over all of them, and a
+     * larger `n` with the same seed keeps a smaller one's tasks (a subset run grows by raising N).
      */
     subset?: {n: number, seed: number};
 }

@@ -222,6 +222,8 @@ describe("eval suites", function () {
         assert.notDeepEqual(ids, all.slice(0, 20), "a draw, not the first 20");
         assert.deepEqual(draw(1).testTasks.map((t) => t.id), ids, "the same seed draws the same tasks");
         assert.notDeepEqual(draw(2).testTasks.map((t) => t.id), ids);
+        const fewer = loadSuite("code", {seed: 0, limit: 100, data, subset: {n: 12, seed: 1}}).testTasks.map((t) => t.id);
+        assert.ok(fewer.length === 12 && fewer.every((id) => ids.includes(id)), "a larger N keeps a smaller one's tasks");
         assert.deepEqual(new Set(a.logTasks.map((t) => t.id)), new Set(a.testTasks.flatMap((t) => t.parents)));
     });
 
