@@ -77,9 +77,11 @@ export interface ScoreComparison {
 /** Everything reported for one data set (or for a suite without sets, `all`). */
 export interface SetReport {
     set: string;
-    /** Tasks of this set with at least one item; those answered in every mode of the run. */
+    /** Tasks of this set with at least one item; those answered in every mode that has answers in this set. */
     tasks: number;
     completeTasks: number;
+    /** Modes with pass@1 answers in this set (`completeTasks` counts the tasks answered in all of them). */
+    answeredModes: number;
     modes: ModeSummary[];
     /** Every mode against `none`, wins and losses apart (so harm cannot hide in a net gain). */
     versusNone: PairedComparison[];
@@ -108,7 +110,7 @@ export interface RunReport {
     phase1: {n: number, accuracy: Interval, rounds: Interval, multiRound: Interval, truncated: Interval};
     /** All phase 2 tasks pooled (the per-set reports are in `sets`). */
     modes: ModeSummary[];
-    /** Phase 2 tasks answered in every mode so far. */
+    /** Phase 2 tasks answered in every mode that has answers so far. */
     completeTasks: number;
     /** `kv` against each mode over all sets pooled (see `PairedComparison`). */
     kvVersus: PairedComparison[];
@@ -233,7 +235,12 @@ export function summarize(meta: RunMeta, items: readonly ItemRecord[], storage: 
         kvVersus: meta.modes.includes("kv") ? meta.modes.filter((m) => m !== "kv").map((m) => compare(byTask, "kv", m, (t) => helpedTask.has(t))) : [],
         defaultVersus: memoryPairs(meta.modes, defaults.mode).map(([a, b]) => compare(byTask, a, b, (t) => helpedTask.has(t)))
     });
-    const complete = (byTask: Map<string, Map<EvalMode, ItemRecord>>) => [...byTask.values()].filter((m) => meta.modes.every((mode) => m.has(mode))).length;
+    // a mode run with the other metric only, or on none of these tasks, does not make every task incomplete
+    const answeredModes = (byTask: Map<string, Map<EvalMode, ItemRecord>>) => meta.modes.filter((mode) => [...byTask.values()].some((m) => m.has(mode)));
+    const complete = (byTask: Map<string, Map<EvalMode, ItemRecord>>) => {
+        const modes = answeredModes(byTask);
+        return [...byTask.values()].filter((m) => modes.every((mode) => m.has(mode))).length;
+    };
 
     const first = meta.data[0] == null ? "all" : path.basename(meta.data[0]).replace(/\.(jsonl|json)(\.gz)?$/, "");
     const setOfItem = (r: ItemRecord) => setOf(r, first);
@@ -243,6 +250,7 @@ export function summarize(meta: RunMeta, items: readonly ItemRecord[], storage: 
         const byTask = byTaskOf(rs);
         return {
             set, tasks: new Set([...rs, ...scores.filter((r) => setOfItem(r) === set)].map((r) => r.taskId)).size, completeTasks: complete(byTask),
+            answeredModes: answeredModes(byTask).length,
             modes: summarizeModes(meta.modes, rs, helped), ...comparisons(byTask),
             ...scoreReport(meta.modes, scores.filter((r) => setOfItem(r) === set))
         };
@@ -321,7 +329,8 @@ export function toMarkdown(report: RunReport): string {
     lines.push(...overview(report));
     for (const set of report.sets) {
         const ran = set.modes.filter((s) => s.n > 0);
-        lines.push("", `## ${set.set}`, "", `${set.tasks} tasks; ${set.completeTasks} done in every mode of the run.`);
+        lines.push("", `## ${set.set}`, "", `${set.tasks} tasks; ${set.completeTasks} answered in all ${set.answeredModes} modes with answers here ` +
+            "(each mode's n is in the table; each comparison pairs the tasks both modes answered).");
         if (ran.length === 0)
             lines.push("", "No pass@1 answers in this set yet.");
         else

@@ -58,6 +58,18 @@ describe("eval paired statistics", function () {
         assert.deepEqual(report.kvVersus.map((v) => [v.against, v.n, v.wins, v.losses]), [["none", 3, 2, 0], ["text-all", 1, 0, 0]]);
     });
 
+    it("tasks answered in every mode count only the modes with answers in the set", function () {
+        // text-last ran in another set only; kv@k1 only on T1: the concise tasks are complete in none and kv
+        const items = [item("none", "C:T1", true), item("kv", "C:T1", true), item("kv@k1", "C:T1", true),
+            item("none", "C:T2", false), item("kv", "C:T2", true), item("text-last", "D:T1", true)];
+        const report = summarize({...meta, modes: ["none", "text-last", "kv", "kv@k1"]}, items, null);
+        const c = report.sets.find((s) => s.set === "C")!;
+        assert.deepEqual([c.tasks, c.completeTasks, c.answeredModes], [2, 1, 3]);
+        const d = report.sets.find((s) => s.set === "D")!;
+        assert.deepEqual([d.tasks, d.completeTasks, d.answeredModes], [1, 1, 1]);
+        assert.match(toMarkdown(report), /## C\n\n2 tasks; 1 answered in all 3 modes with answers here/);
+    });
+
     it("parent recall over retrievable parents leaves out tasks whose parent failed its tests", function () {
         const withParent = (mode: AskMode, taskId: string, parent: string, found: boolean): ItemRecord =>
             ({...item(mode, taskId, false), parents: [parent], parentRetrieved: found});
