@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import {actionComplete, extractAnswer, keepWrittenCode, nextQuery, parseAction, runTool, systemPrompt} from "../../src/engine/agent/react.js";
+import {actionComplete, extractAnswer, keepWrittenCode, nextQuery, parseAction, repeatsOnlyRequest, runTool, systemPrompt} from "../../src/engine/agent/react.js";
 import {offeredTools, type ToolHost, type ToolName} from "../../src/engine/agent/ToolHost.js";
 
 /** A host at the unit's own boundary: it records what the agent asked for. */
@@ -81,6 +81,17 @@ describe("agent protocol (ReAct tools)", function () {
         assert.equal(keepWrittenCode("The code above passed.", [first], request), "The code above passed.");
         assert.equal(keepWrittenCode(stub, ["ACTION: run_tests", stub], request), stub);
         assert.equal(keepWrittenCode(stub, [first], "Write double."), stub, "the stub is the model's own when the request did not give it");
+    });
+
+    it("an answer whose code only repeats the request's code is told apart from one that adds code or has none", function () {
+        const request = "Complete the function.\n```python\ndef double(x):\n    \"\"\"Twice x.\"\"\"\n```";
+        assert.equal(repeatsOnlyRequest("```python\ndef double(x):\n    \"\"\"Twice x.\"\"\"\n```", request), true);
+        assert.equal(repeatsOnlyRequest("Here:\n```python\n  def double(x):\n\n# ACTION: run_tests\n```", request), true, "indentation, blanks and tool calls say nothing");
+        assert.equal(repeatsOnlyRequest("```python\ndef double(x):\n    return 2 * x\n```", request), false);
+        // only the last block counts: a stub after the code is still a stub
+        assert.equal(repeatsOnlyRequest("```python\nreturn 2 * x\n```\n```python\ndef double(x):\n```", request), true);
+        assert.equal(repeatsOnlyRequest("It doubles x.", request), false);
+        assert.equal(repeatsOnlyRequest("```python\ndef double(x):\n```", "Write double."), false);
     });
 
     it("later rounds retrieve with the words of a search, otherwise with the whole response", function () {

@@ -44,3 +44,34 @@ describe("ask with verify: an answer is checked before it is given @model", func
         assert.equal(off.checked, 0);
     });
 });
+
+describe("ask: an answer that only repeats the request's code is asked for again once @model", function () {
+    this.timeout(120_000);
+    const f = engineFixture("hs-incomplete-", () => loadTinyExactModel({contextSize: 1024}));
+    const request = "Complete the function.\n```python\ndef add_up(xs):\n    \"\"\"The sum of xs.\"\"\"\n```";
+    // the answer prefix makes round 1's response start with a closed code block (the tiny model's own text follows it)
+    const ask = (answerPrefix: string, maxRounds: number, events: AskEvent[]) => f.engine.ask(request, {
+        workspace: "ws", mode: "none", maxRounds, maxTokensPerRound: 4, log: false, answerPrefix, onEvent: (e) => events.push(e)
+    });
+
+    it("a stub goes back with the note; code of its own, or the last round, is the answer", async function () {
+        const stub = "```python\ndef add_up(xs):\n    \"\"\"The sum of xs.\"\"\"\n```\n";
+        const events: AskEvent[] = [];
+        const r = await ask(stub, 3, events);
+        assert.ok(r.rounds >= 2, "round 1's stub is not the answer");
+        assert.deepEqual(events.filter((e) => e.type === "incomplete"), [{type: "incomplete", round: 1}]);
+        assert.ok(r.responses[0]!.startsWith(stub));
+        assert.notEqual(r.answer, stub.trim());
+
+        const code = "```python\ndef add_up(xs):\n    return sum(xs)\n```\n";
+        const own: AskEvent[] = [];
+        const withCode = await ask(code, 3, own);
+        assert.equal(withCode.rounds, 1);
+        assert.equal(own.filter((e) => e.type === "incomplete").length, 0);
+        assert.ok(withCode.answer.includes("return sum(xs)"));
+
+        const last: AskEvent[] = [];
+        const once = await ask(stub, 1, last);
+        assert.deepEqual([once.rounds, last.filter((e) => e.type === "incomplete").length], [1, 0]);
+    });
+});

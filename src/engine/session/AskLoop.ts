@@ -1,5 +1,5 @@
 import type {Token} from "node-llama-cpp";
-import {actionComplete, extractAnswer, keepWrittenCode, nextQuery, parseAction, runTool, systemPrompt} from "../agent/react.js";
+import {actionComplete, extractAnswer, incompleteAnswerNote, keepWrittenCode, nextQuery, parseAction, repeatsOnlyRequest, runTool, systemPrompt} from "../agent/react.js";
 import {offeredTools, type ToolHost, type ToolName} from "../agent/ToolHost.js";
 import type {FileChecker} from "../agent/WorkspaceFiles.js";
 import {throwIfAborted} from "../errors.js";
@@ -201,6 +201,7 @@ export class AskLoop {
         const responses: string[] = [];
         let answer = "";
         let round = 0;
+        let askedAgain = false;
         while (round < o.maxRounds) {
             round++;
             o.onEvent?.({type: "round", round});
@@ -229,7 +230,13 @@ export class AskLoop {
                 const failed = o.verify === true && !isLast && o.tools?.verify != null ? await o.tools.verify(responses) : null;
                 if (failed == null) {
                     answer = keepWrittenCode(extractAnswer(response), responses.slice(0, -1), this.request);
-                    break;
+                    if (isLast || askedAgain || !repeatsOnlyRequest(answer, this.request))
+                        break;
+                    // the code is only the request's stub: the model is told so and answers once more
+                    askedAgain = true;
+                    o.onEvent?.({type: "incomplete", round});
+                    this.history.push({role: "assistant", text: response}, {role: "user", text: incompleteAnswerNote});
+                    continue;
                 }
                 // the answer failed the host's checks: the model sees what failed and answers again
                 o.onEvent?.({type: "verify", round, passed: false});

@@ -82,7 +82,9 @@ export type AskEvent =
     | {type: "retrieved", round: number, logIds: string[], stale: StaleLog[]}
     | {type: "round", round: number}
     | {type: "tool", round: number, tool: string, argument: string}
-    | {type: "verify", round: number, passed: boolean};
+    | {type: "verify", round: number, passed: boolean}
+    /** The round's answer only repeated the request's code (`repeatsOnlyRequest`): the model was told so and goes on. */
+    | {type: "incomplete", round: number};
 
 export interface AskTimings {
     retrieveMs: number;
