@@ -35,6 +35,12 @@ export interface ItemRecord {
     usedTasks: string[];
     /** Whether a log of a task this one was derived from was among the reused ones; null when it has no parent. */
     parentRetrieved: boolean | null;
+    /**
+     * The round whose answer only repeated the request's code, so the model was told and answered again (the engine's
+     * `incomplete` event; `responses` holds that answer); absent when it did not happen, and in items journaled before
+     * 2 Dec 2026's sixth session, when the engine did not ask again.
+     */
+    askedAgain?: number;
     /** Phase 1: the log this task became (its id in the store that ran phase 1; a rebuilt store gives new ids). */
     logId?: string;
     /** Phase 1: what the log is made of, for `rebuildStore`: the task text, the workspace and the outcome it got. */

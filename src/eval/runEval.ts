@@ -107,8 +107,16 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
     }
 
     const countTokens = (text: string) => engine.runtime.model.tokenize(text).length;
+    // the round whose answer only repeated the request's code, per result (the engine's `incomplete` event)
+    const askedAgain = new WeakMap<AskResult, number>();
     const ask = async (task: EvalTask, mode: EvalMode): Promise<AskResult> => {
-        const result = await engine.ask(task.request, askOptionsFor(suite, task, mode, o));
+        let incomplete: number | null = null;
+        const result = await engine.ask(task.request, {...askOptionsFor(suite, task, mode, o), onEvent: (e) => {
+            if (e.type === "incomplete")
+                incomplete = e.round;
+        }});
+        if (incomplete != null)
+            askedAgain.set(result, incomplete);
         const prefix = task.answerPrefix?.trim();
         if (prefix != null && !(result.responses[0] ?? "").startsWith(prefix))
             throw new HindsightError("INVALID_ARGUMENT", "This engine does not start the answer with the given answerPrefix " +
@@ -127,6 +135,7 @@ export async function runEval(engine: HindsightEngine, suite: Suite, journal: Jo
         usedLogs: result.usedLogs, usedTasks,
         ...(result.reliance != null && result.reliance.length > 0 ? {reliance: result.reliance.map((r) => Math.round(r.share * 1000) / 1000)} : {}),
         parentRetrieved: task.parents.length === 0 ? null : task.parents.some((p) => usedTasks.includes(p)),
+        ...(askedAgain.has(result) ? {askedAgain: askedAgain.get(result)} : {}),
         finishedAt: new Date().toISOString(), ...extra
     });
 
