@@ -235,6 +235,7 @@ export class AskLoop {
                     // the code is only the request's stub: the model is told so and answers once more
                     askedAgain = true;
                     o.onEvent?.({type: "incomplete", round});
+                    o.onText?.("\n[the answer only repeated the given code: asked again]\n");
                     this.history.push({role: "assistant", text: response}, {role: "user", text: incompleteAnswerNote});
                     continue;
                 }
